@@ -1,0 +1,32 @@
+# 循环神经网络实战课 — two commands for a fresh machine:  make tour   and   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: tour test lab install student lint clean
+
+$(BIN)/rnn-course: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $@
+
+install: $(BIN)/rnn-course
+
+tour: install            ## install (if needed) and run the guided tour
+	$(BIN)/rnn-course tour
+
+test: install            ## install (if needed) and run every test: unit tests + nbval over chapters/
+	$(BIN)/python -m pytest
+
+lab: install             ## open the chapters in JupyterLab
+	$(BIN)/jupyter lab chapters/
+
+student: install         ## regenerate the student editions of the exercises
+	$(BIN)/rnn-course student
+
+lint: install
+	$(BIN)/ruff check src tests chapters
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

@@ -1,0 +1,73 @@
+"""Evaluation metrics in plain NumPy (each cross-checked against an independent library in tests)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnn_course.errors import CourseError
+
+
+def _pair(y_true, y_pred):
+    y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    if y_true.shape != y_pred.shape:
+        raise CourseError(f"y_true has {y_true.size} items but y_pred has {y_pred.size}")
+    if y_true.size == 0:
+        raise CourseError("cannot score an empty set of predictions")
+    return y_true, y_pred
+
+
+def accuracy(y_true, y_pred) -> float:
+    y_true, y_pred = _pair(y_true, y_pred)
+    return float(np.mean(y_true == y_pred))
+
+
+def confusion_matrix(y_true, y_pred, num_classes=None) -> np.ndarray:
+    """C[i, j] = number of items with true class i predicted as j."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    k = int(num_classes or max(y_true.max(), y_pred.max()) + 1)
+    matrix = np.zeros((k, k), dtype=np.int64)
+    np.add.at(matrix, (y_true.astype(int), y_pred.astype(int)), 1)
+    return matrix
+
+
+def _safe_div(a, b):
+    return a / b if b else 0.0
+
+
+def precision_recall_f1(y_true, y_pred, average="binary", pos_label=1):
+    """(precision, recall, F1). ``average="binary"`` scores ``pos_label``; ``"macro"`` averages the
+    per-class scores. A score with a zero denominator is 0 (as scikit-learn's ``zero_division=0``)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+
+    def one(label):
+        tp = np.sum((y_pred == label) & (y_true == label))
+        p = _safe_div(tp, np.sum(y_pred == label))
+        r = _safe_div(tp, np.sum(y_true == label))
+        return float(p), float(r), float(_safe_div(2 * p * r, p + r))
+
+    if average == "binary":
+        return one(pos_label)
+    if average == "macro":
+        scores = np.array([one(c) for c in np.union1d(y_true, y_pred)])
+        return tuple(float(v) for v in scores.mean(axis=0))
+    raise CourseError(f"average must be 'binary' or 'macro', got {average!r}")
+
+
+def perplexity(mean_cross_entropy: float) -> float:
+    """exp(mean negative log-likelihood per token, in nats)."""
+    if not math.isfinite(mean_cross_entropy) or mean_cross_entropy < 0:
+        raise CourseError(f"mean cross-entropy must be a finite number ≥ 0, got {mean_cross_entropy}")
+    return math.exp(mean_cross_entropy)
+
+
+def classification_report(y_true, y_pred) -> dict:
+    """Accuracy plus binary precision/recall/F1 for the positive class, as a dict."""
+    p, r, f = precision_recall_f1(y_true, y_pred)
+    return {"accuracy": accuracy(y_true, y_pred), "precision": p, "recall": r, "f1": f}
+
+
+def rmse(y_true, y_pred) -> float:
+    y_true, y_pred = _pair(y_true, y_pred)
+    return float(np.sqrt(np.mean((y_true.astype(float) - y_pred.astype(float)) ** 2)))

@@ -1,0 +1,101 @@
+"""Paddle models shared by the chapters. ``rnn_type`` switches the recurrent layer by name
+("rnn", "lstm", "gru"), like ``RNNModel`` in pytorch/examples' word_language_model."""
+
+from __future__ import annotations
+
+import paddle
+from paddle import nn
+
+from rnn_course.cells import check_cell_type
+
+LAYERS = {"rnn": nn.SimpleRNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def make_rnn(rnn_type, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0):
+    """``paddle.nn.SimpleRNN/LSTM/GRU`` by name, batch-first ((batch, time, feature))."""
+    layer = LAYERS[check_cell_type(rnn_type)]
+    return layer(input_size, hidden_size, num_layers=num_layers,
+                 direction="bidirect" if bidirectional else "forward",
+                 dropout=dropout if num_layers > 1 else 0.0)
+
+
+def final_hidden(state, rnn_type, num_layers, bidirectional):
+    """The last layer's final h (both directions concatenated): (batch, directions·hidden)."""
+    h = state[0] if check_cell_type(rnn_type) == "lstm" else state  # (layers·dirs, batch, hidden)
+    if bidirectional:
+        return paddle.concat([h[2 * num_layers - 2], h[2 * num_layers - 1]], axis=-1)
+    return h[num_layers - 1]
+
+
+class SequenceClassifier(nn.Layer):
+    """Embedding → (Bi)RNN/LSTM/GRU with ``sequence_length`` → pooling → dropout → Linear.
+
+    ``forward(ids (batch, time) int64, lengths (batch,) int64) -> logits (batch, num_classes)``.
+    ``pooling``: "last" (final state at each sequence's true end), "mean" or "max" over real steps.
+    Padding never changes a prediction.
+    """
+
+    def __init__(self, vocab_size, num_classes=2, rnn_type="lstm", embed_size=64, hidden_size=64,
+                 num_layers=1, bidirectional=False, dropout=0.3, pooling="last", padding_idx=0):
+        super().__init__()
+        if pooling not in ("last", "mean", "max"):
+            raise ValueError(f"pooling must be 'last', 'mean' or 'max', got {pooling!r}")
+        self.rnn_type, self.num_layers, self.bidirectional = check_cell_type(rnn_type), num_layers, bidirectional
+        self.pooling = pooling
+        self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=padding_idx)
+        self.rnn = make_rnn(rnn_type, embed_size, hidden_size, num_layers, bidirectional, dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+
+    def encode(self, ids, lengths):
+        x = self.embedding(ids)  # (batch, time, embed)
+        outputs, state = self.rnn(x, sequence_length=lengths)  # (batch, time, dirs·hidden)
+        if self.pooling == "last":
+            return final_hidden(state, self.rnn_type, self.num_layers, self.bidirectional)
+        mask = (paddle.arange(ids.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).astype(outputs.dtype)
+        mask = mask.unsqueeze(-1)  # (batch, time, 1)
+        if self.pooling == "mean":
+            return (outputs * mask).sum(axis=1) / mask.sum(axis=1)
+        return (outputs + (mask - 1.0) * 1e9).max(axis=1)
+
+    def forward(self, ids, lengths):
+        return self.fc(self.dropout(self.encode(ids, lengths)))  # (batch, num_classes)
+
+
+class SequenceRegressor(nn.Layer):
+    """Real-valued sequences in, one value (per sequence or per step) out.
+
+    ``forward(x (batch, time, input)) -> (batch, output)``, or (batch, time, output) with
+    ``many_to_many=True``. Used for the adding problem, sine waves and time series.
+    """
+
+    def __init__(self, input_size=1, hidden_size=32, rnn_type="lstm", output_size=1, num_layers=1,
+                 many_to_many=False):
+        super().__init__()
+        self.rnn_type, self.num_layers, self.many_to_many = check_cell_type(rnn_type), num_layers, many_to_many
+        self.rnn = make_rnn(rnn_type, input_size, hidden_size, num_layers)
+        self.head = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x):
+        outputs, _ = self.rnn(x)  # (batch, time, hidden)
+        return self.head(outputs if self.many_to_many else outputs[:, -1])
+
+
+class LanguageModel(nn.Layer):
+    """Token-level language model: Embedding → RNN/LSTM/GRU → Linear over the vocabulary.
+
+    ``forward(ids (batch, time), state=None) -> (logits (batch, time, vocab), state)``.
+    """
+
+    def __init__(self, vocab_size, rnn_type="gru", embed_size=64, hidden_size=256, num_layers=1, dropout=0.0):
+        super().__init__()
+        self.rnn_type = check_cell_type(rnn_type)
+        self.vocab_size = vocab_size
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = make_rnn(rnn_type, embed_size, hidden_size, num_layers, dropout=dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.decoder = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, ids, state=None):
+        outputs, state = self.rnn(self.embedding(ids), initial_states=state)  # (batch, time, hidden)
+        return self.decoder(self.dropout(outputs)), state

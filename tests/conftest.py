@@ -1,0 +1,37 @@
+"""Shared test set-up: quiet Paddle, fixed seeds, and no network access at all."""
+
+import socket
+
+import pytest
+
+import rnn_course
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+def _refuse(*args, **kwargs):
+    raise NetworkBlocked("the test suite must not use the network")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Any attempt to open an internet connection fails the test (local UNIX sockets still work)."""
+    original_connect = socket.socket.connect
+
+    def guarded_connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if host not in ("127.0.0.1", "::1", "localhost"):
+                _refuse()
+        return original_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", _refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", _refuse)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    rnn_course.setup(0, font=False)
