@@ -71,3 +71,54 @@ def classification_report(y_true, y_pred) -> dict:
 def rmse(y_true, y_pred) -> float:
     y_true, y_pred = _pair(y_true, y_pred)
     return float(np.sqrt(np.mean((y_true.astype(float) - y_pred.astype(float)) ** 2)))
+
+
+# --------------------------------------------------------------------------------------------
+# Sequence outputs (translation)
+# --------------------------------------------------------------------------------------------
+def _ngram_counts(tokens, n):
+    counts: dict = {}
+    for i in range(len(tokens) - n + 1):
+        gram = tuple(tokens[i : i + n])
+        counts[gram] = counts.get(gram, 0) + 1
+    return counts
+
+
+def corpus_bleu(hypotheses, references, max_order: int = 4) -> float:
+    """Corpus BLEU (Papineni et al. 2002) on 0–100, one reference per hypothesis.
+
+    Clipped n-gram matches and n-gram totals are summed over the whole corpus for n = 1…``max_order``;
+    BLEU = BP · exp(mean log p_n) with brevity penalty BP = exp(1 − r/c) when the total hypothesis
+    length c is below the total reference length r (BP = 0 when c = 0). Without smoothing, any p_n = 0
+    makes BLEU 0 — also for an empty corpus of hypotheses. Equals ``sacrebleu.corpus_bleu`` with
+    ``tokenize="none", smooth_method="none"`` on the same (space-joined) tokens.
+    """
+    hypotheses, references = list(hypotheses), list(references)
+    if len(hypotheses) != len(references):
+        raise CourseError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    if not hypotheses:
+        raise CourseError("cannot score an empty set of translations")
+    correct, total = [0] * max_order, [0] * max_order
+    hyp_len = ref_len = 0
+    for hyp, ref in zip(hypotheses, references, strict=True):
+        hyp, ref = list(hyp), list(ref)
+        hyp_len, ref_len = hyp_len + len(hyp), ref_len + len(ref)
+        for n in range(1, max_order + 1):
+            hyp_counts, ref_counts = _ngram_counts(hyp, n), _ngram_counts(ref, n)
+            correct[n - 1] += sum(min(c, ref_counts.get(g, 0)) for g, c in hyp_counts.items())
+            total[n - 1] += max(len(hyp) - n + 1, 0)
+    if hyp_len == 0 or min(correct) == 0:
+        return 0.0
+    log_precision = sum(math.log(c / t) for c, t in zip(correct, total, strict=True)) / max_order
+    brevity = 1.0 if hyp_len >= ref_len else math.exp(1.0 - ref_len / hyp_len)
+    return 100.0 * brevity * math.exp(log_precision)
+
+
+def exact_match(hypotheses, references) -> float:
+    """Fraction of hypotheses whose token sequence equals its reference exactly."""
+    hypotheses, references = list(hypotheses), list(references)
+    if len(hypotheses) != len(references):
+        raise CourseError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    if not hypotheses:
+        raise CourseError("cannot score an empty set of translations")
+    return sum(list(h) == list(r) for h, r in zip(hypotheses, references, strict=True)) / len(hypotheses)
