@@ -70,3 +70,24 @@ def test_check_helpers_name_the_problem():
         exercises.check_close([1.0], [1.0, 2.0], "shape")
     with pytest.raises(AssertionError, match="参数个数"):
         exercises.check_equal(3, 4, "参数个数不对")
+
+
+def test_student_command_check_and_errors(tmp_path, capsys):
+    from rnn_course.cli import main
+
+    assert main(["student", "--check", "--source", str(SOURCE), "--out", str(STUDENT)]) == 0
+    assert main(["student", "--check", "--source", str(SOURCE), "--out", str(tmp_path)]) == 2
+    assert "out of date" in capsys.readouterr().err
+    assert main(["student", "--source", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not found" in err and "Traceback" not in err
+    broken = tmp_path / "src"
+    broken.mkdir()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n", id="c1")
+    cell.metadata["nbgrader"] = {"schema_version": 3, "solution": True, "grade": False, "locked": False,
+                                 "grade_id": "s"}
+    nb.cells.append(cell)
+    nbformat.write(nb, broken / "99_broken.ipynb")
+    assert main(["student", "--source", str(broken), "--out", str(tmp_path / "out")]) == 2
+    assert "SOLUTION markers" in capsys.readouterr().err

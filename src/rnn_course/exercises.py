@@ -66,7 +66,10 @@ def exercise_notebooks(source_dir) -> list:
 def _render(path: Path) -> str:
     import nbformat
 
-    return nbformat.writes(student_edition(nbformat.read(path, as_version=4))) + "\n"
+    try:
+        return nbformat.writes(student_edition(nbformat.read(path, as_version=4))) + "\n"
+    except RuntimeError as err:  # nbgrader: unbalanced BEGIN/END SOLUTION markers
+        raise CourseError(f"{path.name}: {err} (check the BEGIN/END SOLUTION markers)") from err
 
 
 def write_student_editions(source_dir="chapters/exercises", out_dir="student/exercises") -> list:
