@@ -63,7 +63,7 @@ def test_layer_forward_equals_fused_layer(cell_type, num_layers, bidirectional):
     assert out_n.shape == tuple(out_p.shape)
     assert np.abs(out_n - out_p.numpy()).max() <= TOL
     if cell_type == "lstm":
-        for ours, theirs in zip(state_n, state_p):
+        for ours, theirs in zip(state_n, state_p, strict=True):
             assert np.abs(ours - theirs.numpy()).max() <= TOL
     else:
         assert np.abs(state_n - state_p.numpy()).max() <= TOL

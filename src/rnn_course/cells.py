@@ -307,10 +307,10 @@ class Unrolled(paddle.nn.Layer):
                 out = out * alive
                 if state is not None:
                     new_state = paddle.utils.map_structure(
-                        lambda new, old: alive * new + (1 - alive) * old, new_state, state
+                        lambda new, old, a=alive: a * new + (1 - a) * old, new_state, state
                     )
                 else:
-                    new_state = paddle.utils.map_structure(lambda new: alive * new, new_state)
+                    new_state = paddle.utils.map_structure(lambda new, a=alive: a * new, new_state)
             outputs.append(out)
             state = new_state
         return paddle.stack(outputs, axis=1), state

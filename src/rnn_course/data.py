@@ -64,7 +64,7 @@ def clean_reviews(raw: Reviews, min_chars: int = 4) -> Reviews:
     """Strip, drop texts shorter than ``min_chars``, remove exact duplicates, and drop texts that
     carry both labels. The result is sorted by (label, text) so it never depends on file order."""
     by_text: dict[str, set] = {}
-    for text, label in zip(raw.texts, raw.labels):
+    for text, label in zip(raw.texts, raw.labels, strict=True):
         text = " ".join(text.split())
         if len(text) >= min_chars:
             by_text.setdefault(text, set()).add(int(label))
