@@ -7,7 +7,6 @@ stop training early; checkpoints are written atomically and a run resumes exactl
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import pickle
@@ -99,6 +98,9 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -115,10 +117,38 @@ def save_checkpoint(directory, model, optimizer=None, state=None) -> Path:
         raise CourseError(f"cannot create checkpoint directory {directory}: {err.strerror}") from err
     _atomic_write(directory / "model.pdparams", lambda p: paddle.save(model.state_dict(), p))
     if optimizer is not None:
-        _atomic_write(directory / "optimizer.pdopt", lambda p: paddle.save(optimizer.state_dict(), p))
+        opt_state = _rename_optimizer_state(optimizer.state_dict(), _param_names(model))
+        _atomic_write(directory / "optimizer.pdopt", lambda p: paddle.save(opt_state, p))
     if state is not None:
         _atomic_write(directory / "train_state.pkl", lambda p: Path(p).write_bytes(pickle.dumps(state)))
     return directory
+
+
+def _param_names(model) -> dict:
+    """Paddle's global parameter names (``linear_3.w_0``, which depend on how many layers were
+    created before) → the model's structural names (``fc.weight``)."""
+    return {param.name: name for name, param in model.named_parameters()}
+
+
+def _rename_optimizer_state(state: dict, names: dict) -> dict:
+    """Rename accumulator keys (``<param name>_moment1_0``) with ``names``: optimizer state saved by
+    structural name can be loaded into a freshly built model whose global names differ."""
+    ordered = sorted(names, key=len, reverse=True)  # longest prefix wins
+    renamed = {}
+    for key, value in state.items():
+        prefix = next((n for n in ordered if key.startswith(n + "_")), None)
+        renamed[names[prefix] + key[len(prefix):] if prefix else key] = value
+    return renamed
+
+
+def load_optimizer_state(optimizer, model, path) -> None:
+    """Load an optimizer state written by :func:`save_checkpoint` into ``optimizer`` of ``model``."""
+    try:
+        state = paddle.load(str(path))
+    except Exception as err:
+        raise CourseError(f"optimizer state {path} is corrupt") from err
+    to_global = {v: k for k, v in _param_names(model).items()}
+    optimizer.set_state_dict(_rename_optimizer_state(state, to_global))
 
 
 def load_weights(model, directory) -> None:
@@ -153,9 +183,79 @@ def _set_rng_state(state):
     paddle.set_rng_state(state["paddle"])
 
 
+# --------------------------------------------------------------------------------------------
+# Data parallelism: the same script on one process or under paddle.distributed.launch
+# --------------------------------------------------------------------------------------------
+def world_size() -> int:
+    """Number of training processes (``PADDLE_TRAINERS_NUM`` set by ``paddle.distributed.launch``)."""
+    return int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
+
+
+def rank() -> int:
+    """This process's index (0 on a single process)."""
+    return int(os.environ.get("PADDLE_TRAINER_ID", "0"))
+
+
+def is_main_process() -> bool:
+    return rank() == 0
+
+
+def _parallel_model(model):
+    """Wrap ``model`` in ``paddle.DataParallel`` when launched with several processes (gradients are
+    averaged across processes in ``backward``); otherwise return it unchanged."""
+    if world_size() <= 1:
+        return model
+    import paddle.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_parallel_env()
+    return paddle.DataParallel(model)
+
+
+def _shard(batches, world: int, index: int):
+    """Batch i goes to process i mod ``world``; the tail that cannot be shared equally is dropped so
+    every process runs the same number of steps (each step ends in a collective all-reduce)."""
+    if world <= 1:
+        yield from batches
+        return
+    pending = []
+    for batch in batches:
+        pending.append(batch)
+        if len(pending) == world:
+            yield pending[index]
+            pending = []
+
+
+class _Progress:
+    """A one-line ``\r`` progress bar on stderr (for long command-line runs, never in notebooks)."""
+
+    def __init__(self, enabled: bool, epoch: int, epochs: int, total):
+        import sys
+
+        self.enabled, self.stream = enabled, sys.stderr
+        self.epoch, self.epochs, self.total, self.start = epoch, epochs, total, time.perf_counter()
+
+    def update(self, done: int, loss: float) -> None:
+        if not self.enabled:
+            return
+        bar = ""
+        if self.total:
+            filled = int(20 * done / self.total)
+            bar = f"[{'#' * filled}{'.' * (20 - filled)}] {done}/{self.total} "
+        elapsed = time.perf_counter() - self.start
+        self.stream.write(f"\repoch {self.epoch}/{self.epochs} {bar}loss {loss:.4f} {elapsed:.0f}s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, evaluate_fn=None,
         monitor="valid_loss", mode="min", patience=None, restore_best=True, max_steps=None,
-        max_seconds=None, checkpoint_dir=None, resume=False, log_every=None, verbose=False) -> History:
+        max_seconds=None, checkpoint_dir=None, resume=False, log_every=None, verbose=False,
+        progress=False) -> History:
     """Train ``model`` for up to ``epochs`` passes over ``train_data`` (any re-iterable of batches).
 
     * ``evaluate_fn(model, valid_data) -> dict`` adds validation metrics each epoch (default: the
@@ -165,6 +265,10 @@ def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, eva
     * ``max_steps`` / ``max_seconds``: a compute budget (checked after every step).
     * ``checkpoint_dir``: after every epoch, weights + optimizer + RNG state + history are written
       atomically; ``resume=True`` continues from there exactly (same batches, same numbers).
+    * ``progress``: a ``\\r`` progress bar on stderr (for terminals; keep it off in notebooks).
+    * Launched by ``python -m paddle.distributed.launch --nproc_per_node N``, the same call trains
+      data-parallel: ``paddle.DataParallel`` averages gradients, process k takes batches k, k+N, …,
+      and only process 0 prints and writes checkpoints. Every process ends with the same weights.
     """
     if mode not in ("min", "max"):
         raise CourseError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -174,7 +278,7 @@ def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, eva
     if resume and ckpt and (ckpt / "train_state.pkl").is_file():
         load_weights(model, ckpt)
         if (ckpt / "optimizer.pdopt").is_file():
-            optimizer.set_state_dict(paddle.load(str(ckpt / "optimizer.pdopt")))
+            load_optimizer_state(optimizer, model, ckpt / "optimizer.pdopt")
         try:
             state = pickle.loads((ckpt / "train_state.pkl").read_bytes())
         except Exception as err:
@@ -183,12 +287,20 @@ def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, eva
         _set_rng_state(state["rng"])
     started, step = time.perf_counter(), len(history.step_losses)
     out_of_budget = False
+    world, main = world_size(), is_main_process()
+    if world > 1 and max_seconds:
+        raise CourseError("max_seconds cannot be used with several processes (they would stop at different "
+                          "steps); use max_steps")
+    net = _parallel_model(model)
+    verbose, progress = verbose and main, progress and main
     model.train()
     for epoch in range(start_epoch, epochs):
         epoch_start, losses = time.perf_counter(), []
-        for batch in train_data:
+        total = len(train_data) // world if hasattr(train_data, "__len__") else None
+        bar = _Progress(progress, epoch + 1, epochs, total)
+        for batch in _shard(train_data, world, rank()):
             inputs, target = _split_batch(batch)
-            loss = loss_fn(model(*inputs), target)
+            loss = loss_fn(net(*inputs), target)
             loss.backward()
             optimizer.step()
             optimizer.clear_grad()
@@ -196,11 +308,13 @@ def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, eva
             losses.append(value)
             history.step_losses.append(value)
             step += 1
+            bar.update(len(losses), value)
             if verbose and log_every and step % log_every == 0:
                 print(f"step {step}: loss {value:.4f}")
             if (max_steps and step >= max_steps) or (max_seconds and time.perf_counter() - started >= max_seconds):
                 out_of_budget = True
                 break
+        bar.close()
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else math.nan,
                   "seconds": time.perf_counter() - epoch_start}
         if valid_data is not None:
@@ -217,7 +331,7 @@ def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, eva
         stop = bool(patience is not None and history.best_epoch is not None
                     and epoch + 1 - history.best_epoch >= patience)
         history.stopped_early = stop
-        if ckpt:
+        if ckpt and main:
             save_checkpoint(ckpt, model, optimizer, {"epoch": epoch + 1, "history": history,
                                                      "best_weights": best_state, "rng": _rng_state()})
         if stop or out_of_budget:
