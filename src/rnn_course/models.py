@@ -6,7 +6,7 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
-from rnn_course.cells import check_cell_type
+from rnn_course.cells import Unrolled, check_cell_type, make_scratch_cell
 
 LAYERS = {"rnn": nn.SimpleRNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -67,13 +67,20 @@ class SequenceRegressor(nn.Layer):
 
     ``forward(x (batch, time, input)) -> (batch, output)``, or (batch, time, output) with
     ``many_to_many=True``. Used for the adding problem, sine waves and time series.
+    ``scratch=True`` swaps the fused Paddle layer for our from-scratch cell unrolled in Python
+    (one layer only) — same parameters, same results, same training loop.
     """
 
     def __init__(self, input_size=1, hidden_size=32, rnn_type="lstm", output_size=1, num_layers=1,
-                 many_to_many=False):
+                 many_to_many=False, scratch=False):
         super().__init__()
         self.rnn_type, self.num_layers, self.many_to_many = check_cell_type(rnn_type), num_layers, many_to_many
-        self.rnn = make_rnn(rnn_type, input_size, hidden_size, num_layers)
+        if scratch:
+            if num_layers != 1:
+                raise ValueError("the scratch version has one layer")
+            self.rnn = Unrolled(make_scratch_cell(rnn_type, input_size, hidden_size))
+        else:
+            self.rnn = make_rnn(rnn_type, input_size, hidden_size, num_layers)
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):
