@@ -1,0 +1,215 @@
+"""``rnn-course sentiment train | evaluate | predict | export`` — the sentiment pipeline of
+:mod:`rnn_course.sentiment` on the command line. Every problem with the user's input raises a
+:class:`~rnn_course.errors.CourseError` (one line on stderr, exit code 2)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+
+from rnn_course.errors import CourseError
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("sentiment", help="train, evaluate, use and export a sentiment classifier")
+    commands = parser.add_subparsers(dest="sentiment_command", metavar="ACTION")
+    commands.required = True
+
+    t = commands.add_parser("train", help="train a (Bi)LSTM/GRU/RNN classifier and save a model directory")
+    t.add_argument("--cell", default="lstm", help="rnn, lstm or gru (default lstm)")
+    t.add_argument("--bidirectional", action="store_true", help="read the text in both directions")
+    t.add_argument("--tokenizer", default="char", help="char or word (jieba); default char")
+    t.add_argument("--embed-size", type=int, default=64)
+    t.add_argument("--hidden-size", type=int, default=64)
+    t.add_argument("--num-layers", type=int, default=1)
+    t.add_argument("--dropout", type=float, default=0.3)
+    t.add_argument("--pooling", default="last", help="last, mean or max over the time steps")
+    t.add_argument("--max-len", type=int, default=128, help="tokens kept from the start of each text")
+    t.add_argument("--max-vocab", type=int, default=5000)
+    t.add_argument("--data", help="your own UTF-8 file of 'label<TAB>text' lines (labels 0/1); "
+                                  "default: the bundled review corpus")
+    t.add_argument("--epochs", type=int, default=3)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--patience", type=int, default=2, help="stop after this many epochs without a better "
+                                                           "validation accuracy")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default="sentiment-model", help="model directory to write (default ./sentiment-model)")
+    t.add_argument("--resume", action="store_true", help="continue an interrupted run in the same --out")
+    t.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    t.set_defaults(func=cmd_train)
+
+    e = commands.add_parser("evaluate", help="accuracy, precision, recall, F1 of a model directory")
+    e.add_argument("--model", help="model directory (default: the checkpoint shipped with the course)")
+    e.add_argument("--data", help="score every line of this 'label<TAB>text' file instead of the test split")
+    e.add_argument("--baseline", action="store_true", help="also fit the TF-IDF char 1-3-gram baseline")
+    e.set_defaults(func=cmd_evaluate)
+
+    p = commands.add_parser("predict", help="classify texts given as arguments or as lines on stdin")
+    p.add_argument("--model", help="model directory (default: the checkpoint shipped with the course)")
+    p.add_argument("texts", nargs="*", metavar="TEXT")
+    p.set_defaults(func=cmd_predict)
+
+    x = commands.add_parser("export", help="paddle.jit.save a model for paddle.inference deployment")
+    x.add_argument("--model", help="model directory (default: the checkpoint shipped with the course)")
+    x.add_argument("--out", default="sentiment-export/model", help="path prefix (writes PREFIX.json, .pdiparams)")
+    x.set_defaults(func=cmd_export)
+
+
+def _positive_int(value, name):
+    if value is None or int(value) < 1:
+        raise CourseError(f"--{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def load_data(data_file=None, seed=0) -> dict:
+    """The bundled 80/10/10 split, or the user's file cleaned (dedup) and split the same way."""
+    from rnn_course.data import clean_reviews, load_review_splits, read_labelled_tsv, split_reviews
+
+    if data_file is None:
+        return load_review_splits(seed)
+    reviews = clean_reviews(read_labelled_tsv(data_file), min_chars=1)
+    splits = split_reviews(reviews, seed=seed)
+    for name, part in splits.items():
+        if len(part) == 0:
+            raise CourseError(f"{data_file} has too few distinct texts for a train/valid/test split "
+                              f"(the {name} split is empty)")
+    if len(set(splits["train"].labels)) < 2:
+        raise CourseError(f"{data_file} needs texts of both labels (0 and 1) to train a classifier")
+    return splits
+
+
+def _command_line(args) -> str:
+    parts = ["rnn-course sentiment train", f"--cell {args.cell}"]
+    parts += ["--bidirectional"] if args.bidirectional else []
+    for name in ("tokenizer", "embed_size", "hidden_size", "num_layers", "dropout", "pooling", "max_len",
+                 "max_vocab", "epochs", "batch_size", "lr", "patience", "seed"):
+        parts.append(f"--{name.replace('_', '-')} {getattr(args, name)}")
+    parts += [f"--data {args.data}"] if args.data else []
+    return " ".join(parts) + f" --out {args.out}"
+
+
+def cmd_train(args) -> int:
+    import rnn_course
+    from rnn_course.sentiment import (
+        SentimentConfig,
+        ensure_writable_dir,
+        evaluate_model,
+        make_batches,
+        save_model_dir,
+        train_model,
+    )
+
+    rnn_course.setup(args.seed, font=False)
+    config = SentimentConfig(tokenizer=args.tokenizer, rnn_type=args.cell, bidirectional=args.bidirectional,
+                             embed_size=args.embed_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
+                             dropout=args.dropout, pooling=args.pooling, max_len=args.max_len,
+                             max_vocab=args.max_vocab)
+    epochs, batch_size = _positive_int(args.epochs, "epochs"), _positive_int(args.batch_size, "batch-size")
+    if not args.lr > 0:
+        raise CourseError(f"--lr must be positive, got {args.lr}")
+    out = ensure_writable_dir(args.out)
+    splits = load_data(args.data, args.seed)
+    quiet = args.quiet
+    if not quiet:
+        print(f"train {len(splits['train'])} · valid {len(splits['valid'])} · test {len(splits['test'])} texts; "
+              f"{config.rnn_type}{' bidirectional' if config.bidirectional else ''} on {config.tokenizer} tokens")
+    checkpoint = out / ".checkpoint"
+    start = time.perf_counter()
+    model, vocab, history = train_model(splits, config, epochs=epochs, batch_size=batch_size,
+                                        learning_rate=args.lr, patience=args.patience, checkpoint_dir=checkpoint,
+                                        resume=args.resume, verbose=not quiet,
+                                        progress=not quiet and sys.stderr.isatty())
+    seconds = time.perf_counter() - start
+    test = evaluate_model(model, make_batches(splits["test"], vocab, config, 256))
+    metrics = {"test": {k: round(v, 4) for k, v in test.items()},
+               "valid_accuracy": round(history.best_value, 4), "best_epoch": history.best_epoch,
+               "epochs_run": len(history.epochs), "train_seconds": round(seconds, 1),
+               "data": args.data or "bundled review corpus (rnn_course.data.load_review_splits, seed "
+                                    f"{args.seed})",
+               "command": _command_line(args)}
+    save_model_dir(out, model, vocab, config, metrics)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    print(f"test accuracy {test['accuracy']:.4f} · precision {test['precision']:.4f} · recall {test['recall']:.4f}"
+          f" · F1 {test['f1']:.4f} (best epoch {history.best_epoch}, {seconds:.0f} s)")
+    print(f"saved to {out}/ — try: rnn-course sentiment predict --model {out} \"房间很干净，服务也好\"")
+    return 0
+
+
+def _load_predictor(model_dir):
+    from rnn_course.sentiment import SentimentPredictor
+
+    return SentimentPredictor.load(model_dir)
+
+
+def cmd_evaluate(args) -> int:
+    import rnn_course
+
+    rnn_course.setup(0, font=False)
+    if args.data:
+        from rnn_course.data import read_labelled_tsv
+
+        reviews, where = read_labelled_tsv(args.data), args.data
+    else:
+        splits = load_data(None)
+        reviews, where = splits["test"], "test split of the bundled corpus"
+    predictor = _load_predictor(args.model)
+    scores = predictor.evaluate(reviews)
+    print(f"{where}: {len(reviews)} texts")
+    print("model    " + " · ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    if args.baseline:
+        if args.data:
+            raise CourseError("--baseline needs the bundled corpus (it is fitted on its train split)")
+        from rnn_course.sentiment import tfidf_baseline
+
+        _, base = tfidf_baseline(splits)
+        print("baseline " + " · ".join(f"{k} {base[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1"))
+              + "  (TF-IDF char 1-3-gram + logistic regression)")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import rnn_course
+    from rnn_course.sentiment import LABEL_NAMES
+
+    rnn_course.setup(0, font=False)
+    texts = list(args.texts)
+    if not texts:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise CourseError("give texts to classify as arguments or as lines on stdin")
+        texts = [line.strip() for line in sys.stdin if line.strip()]
+        if not texts:
+            raise CourseError("stdin held no text to classify")
+    for i, text in enumerate(texts, start=1):
+        if not text.strip():
+            raise CourseError(f"text {i} is empty: give at least one character to classify")
+    predictor = _load_predictor(args.model)
+    for text, (label, prob) in zip(texts, predictor.predict(texts), strict=False):
+        print(f"{LABEL_NAMES[label]}\t{prob:.3f}\t{text}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    import numpy as np
+
+    import rnn_course
+    from rnn_course.data import pad_batch
+    from rnn_course.sentiment import encode, export_model, load_exported
+
+    rnn_course.setup(0, font=False)
+    predictor = _load_predictor(args.model)
+    files = export_model(predictor.model, args.out)
+    import paddle
+
+    ids, lengths = pad_batch(encode(["房间很干净，服务也好", "太差了，再也不来"], predictor.vocab, predictor.config))
+    eager = predictor.model(paddle.to_tensor(ids), paddle.to_tensor(lengths)).numpy()
+    loaded = load_exported(args.out)(paddle.to_tensor(ids), paddle.to_tensor(lengths)).numpy()
+    diff = float(np.abs(eager - loaded).max())
+    for path in files:
+        print(f"wrote {path}")
+    print(f"paddle.jit.load matches the eager model: max |difference| {diff:.1e}")
+    return 0
+
+
+__all__ = ["register", "load_data"]
