@@ -30,3 +30,14 @@ lint: install
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+
+.PHONY: slides site teach-install
+
+slides: install          ## reveal.js slides of every chapter → build/slides/ (viewing loads reveal.js from a CDN)
+	$(BIN)/rnn-course slides --out build/slides
+
+site: install            ## static course website from the stored outputs → build/site/index.html (offline build)
+	$(BIN)/rnn-course site --out build/site
+
+teach-install: install   ## add the teacher tools: jupyterlab-rise (present offline in `make lab`), Sphinx
+	$(BIN)/python -m pip install -e ".[teach]"

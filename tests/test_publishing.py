@@ -1,0 +1,217 @@
+"""Classroom and publishing: offline grading (the teacher guide's worked example), slide metadata,
+reveal.js slides and the Sphinx website."""
+
+import copy
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from rnn_course import publishing
+from rnn_course.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = publishing.chapter_notebooks(ROOT / "chapters")
+SOLUTION = ROOT / "chapters" / "exercises" / "01_rnn_basics.ipynb"
+STUDENT = ROOT / "student" / "exercises" / "01_rnn_basics.ipynb"
+CHAPTER_01 = ROOT / "chapters" / "01_rnn_basics.ipynb"
+
+
+# --------------------------------------------------------------------------------------------
+# Grading (rnn-course grade)
+# --------------------------------------------------------------------------------------------
+def test_solution_edition_scores_full_marks():
+    results = publishing.grade_cells(SOLUTION)
+    assert [r.grade_id for r in results] == ["ex1_test", "ex2_test", "ex3_test"]
+    assert all(r.passed for r in results)
+    assert publishing.grade(SOLUTION) == (3.0, 3.0)
+
+
+def test_student_edition_scores_zero():
+    # The stub as handed out, graded with the instructor's tests (the teacher's normal call).
+    assert publishing.grade(STUDENT, reference=SOLUTION) == (0.0, 3.0)
+
+
+def test_reference_restores_tampered_tests():
+    """A submission that replaced its locked tests by `pass` is graded by the instructor's tests."""
+    tampered = nbformat.read(STUDENT, as_version=4)
+    for cell in tampered.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = "pass"
+    reference = nbformat.read(SOLUTION, as_version=4)
+    tests = publishing._restore_tests(tampered, reference)
+    ref_sources = {c.metadata["nbgrader"]["grade_id"]: c.source for c in reference.cells
+                   if c.metadata.get("nbgrader", {}).get("grade")}
+    restored = {c.metadata["nbgrader"]["grade_id"]: c.source for c in tampered.cells
+                if c.metadata.get("nbgrader", {}).get("grade")}
+    assert restored == ref_sources and len(tests) == 3
+    # A deleted test still counts towards the maximum.
+    deleted = copy.deepcopy(tampered)
+    deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "ex2_test"]
+    assert sum(c.metadata["nbgrader"]["points"] for c in publishing._restore_tests(deleted, reference)) == 3
+
+
+def test_grade_command_errors(tmp_path, capsys):
+    assert main(["grade", str(tmp_path / "missing.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not found" in err and "Traceback" not in err
+    text = tmp_path / "answers.txt"
+    text.write_text("not a notebook", encoding="utf-8")
+    assert main(["grade", str(text)]) == 2
+    assert "not a Jupyter notebook" in capsys.readouterr().err
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ this is not json", encoding="utf-8")
+    assert main(["grade", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a readable Jupyter notebook" in err
+    no_tests = tmp_path / "plain.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", id="c1")]), no_tests)
+    assert main(["grade", str(no_tests)]) == 2
+    assert "no graded test cells" in capsys.readouterr().err
+
+
+def _guide_block(name: str) -> str:
+    """The fenced ```bash block of docs/teaching.md whose first line is `# <name>`."""
+    text = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    matching = [b for b in blocks if b.startswith(f"# {name}")]
+    assert len(matching) == 1, f"docs/teaching.md must hold exactly one ```bash block starting '# {name}'"
+    return matching[0]
+
+
+def test_teaching_guide_nbgrader_example(tmp_path):
+    """The worked example of docs/teaching.md, run as written: nbgrader with a local SQLite
+    gradebook grades the solution 3/3 and the unchanged student edition 0/3, offline."""
+    script = tmp_path / "example.sh"
+    script.write_text("set -euo pipefail\n" + _guide_block("grading-example"), encoding="utf-8")
+    env = dict(os.environ, REPO=str(ROOT), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = (tmp_path / "course" / "grades.csv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    scores = {r.split(",")[header.index("student_id")]: (float(r.split(",")[header.index("score")]),
+                                                         float(r.split(",")[header.index("max_score")]))
+              for r in rows[1:]}
+    assert scores == {"alice": (3.0, 3.0), "bob": (0.0, 3.0)}
+
+
+# --------------------------------------------------------------------------------------------
+# Slides
+# --------------------------------------------------------------------------------------------
+def _md(source, cid):
+    return nbformat.v4.new_markdown_cell(source, id=cid)
+
+
+def _code(source, cid):
+    return nbformat.v4.new_code_cell(source, id=cid)
+
+
+def _toy_notebook():
+    return nbformat.v4.new_notebook(cells=[
+        _md("# 第 0 章　标题", "a"), _code("import rnn_course", "b"), _md("## 1. 小节", "c"),
+        _md("说明文字", "d"), _code("x = 1", "e"), _code("x", "f"), _md("结果解释", "g"),
+        _md("### 细节", "h"), _md("", "i"), _md("   #不是标题", "j"),
+    ])
+
+
+def test_annotate_slides_rules():
+    nb = publishing.annotate_slides(_toy_notebook())
+    types = [c.metadata["slideshow"]["slide_type"] for c in nb.cells]
+    assert types == ["slide", "-", "slide", "-", "-", "subslide", "subslide", "subslide", "skip", "-"]
+    assert nb.metadata["rise"]["scroll"] is True
+
+
+def test_annotate_slides_is_deterministic_and_idempotent():
+    for path in [CHAPTER_01, *CHAPTERS]:
+        original = nbformat.read(path, as_version=4)
+        once = publishing.annotate_slides(copy.deepcopy(original))
+        twice = publishing.annotate_slides(copy.deepcopy(once))
+        again = publishing.annotate_slides(copy.deepcopy(original))
+        assert once == twice == again, path.name
+        for before, after in zip(original.cells, once.cells, strict=True):
+            assert after.source == before.source and after.get("outputs") == before.get("outputs")
+            assert after.metadata["slideshow"]["slide_type"] in {"slide", "subslide", "-", "fragment", "skip"}
+
+
+def test_annotate_file_writes_once(tmp_path):
+    path = tmp_path / "00_toy.ipynb"
+    nbformat.write(_toy_notebook(), path)
+    assert publishing.annotate_file(path) is True
+    first = path.read_bytes()
+    assert publishing.annotate_file(path) is False and path.read_bytes() == first
+
+
+def test_every_chapter_carries_slide_metadata():
+    """Chapters are presented with jupyterlab-rise, which reads the stored slide metadata.
+    After editing a chapter run `rnn-course slides --annotate --no-html`."""
+    assert CHAPTERS, "no chapters found"
+    stale = [p.name for p in CHAPTERS
+             if nbformat.read(p, as_version=4) != publishing.annotate_slides(nbformat.read(p, as_version=4))]
+    assert stale == [], f"slide metadata missing or stale in {stale}: run `rnn-course slides --annotate --no-html`"
+
+
+def test_build_slides_for_chapter_01(tmp_path):
+    before = CHAPTER_01.read_bytes()
+    (html,) = publishing.build_slides([CHAPTER_01], tmp_path)
+    text = html.read_text(encoding="utf-8")
+    assert html.name == "01_rnn_basics.slides.html"
+    assert "第 1 章" in text and "循环神经网络基础" in text
+    assert text.count('<section') > 5, "the chapter should be split into many slides"
+    assert CHAPTER_01.read_bytes() == before, "building slides must not modify the chapter"
+
+
+def test_slides_command(tmp_path, capsys):
+    work = tmp_path / "chapters"
+    work.mkdir()
+    nbformat.write(_toy_notebook(), work / "00_toy.ipynb")
+    assert main(["slides", "--annotate", "--no-html", "--chapters", str(work)]) == 0
+    assert "1 notebook(s) updated" in capsys.readouterr().out
+    assert main(["slides", "--annotate", "--no-html", "--chapters", str(work)]) == 0
+    assert "0 notebook(s) updated, 1 already current" in capsys.readouterr().out
+    assert main(["slides", "--chapters", str(tmp_path / "nowhere")]) == 2
+    assert "chapter folder not found" in capsys.readouterr().err
+    assert main(["slides", str(tmp_path / "missing.ipynb")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Website
+# --------------------------------------------------------------------------------------------
+def test_build_site(tmp_path):
+    index = publishing.build_site(tmp_path / "site", ROOT / "docs" / "site", [CHAPTER_01], [STUDENT],
+                                  extra_docs=[ROOT / "docs" / "teaching.md"])
+    assert index == tmp_path / "site" / "index.html" and index.is_file()
+    home = index.read_text(encoding="utf-8")
+    assert "循环神经网络实战课" in home and 'lang="zh' in home and "chapters/01_rnn_basics.html" in home
+    page = (tmp_path / "site" / "chapters" / "01_rnn_basics.html").read_text(encoding="utf-8")
+    assert "循环神经网络基础" in page and "charset=\"utf-8\"" in page.lower()
+    assert "mathjax" in page.lower() and r"\(" in page, "formulas go to MathJax"
+    assert list((tmp_path / "site" / "_images").glob("*.png")), "stored plot outputs become images"
+    assert (tmp_path / "site" / "exercises" / "01_rnn_basics.html").is_file()
+    assert (tmp_path / "site" / "teaching.html").is_file()
+
+
+def test_site_command_errors(tmp_path, capsys):
+    assert main(["site", "--conf", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "Sphinx configuration not found" in capsys.readouterr().err
+
+
+def test_course_table_reads_stored_runtimes():
+    table = publishing.course_table(ROOT / "chapters", ROOT / "chapters" / "exercises")
+    line = next(row for row in table.splitlines() if "01_rnn_basics" in row)
+    assert "练习 1" in line and re.search(r"\| \d+ s \|", line)
+    nb = nbformat.read(CHAPTER_01, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    assert publishing.stored_runtime(nb) is None
+
+
+def test_guide_mentions_every_command():
+    guide = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    for command in ("rnn-course student", "rnn-course grade", "nbgrader autograde", "make slides", "make site",
+                    "jupyterlab-rise"):
+        assert command in guide, command
