@@ -154,10 +154,10 @@ def test_clip_by_global_norm_equals_paddle():
     params = [paddle.create_parameter(list(g.shape), "float32") for g in grads]
     for max_norm in (0.5, 1.0, 1e3):  # the last one leaves the gradients unchanged
         clipped = paddle.nn.ClipGradByGlobalNorm(max_norm)(
-            list(zip(params, [paddle.to_tensor(g) for g in grads])))
+            list(zip(params, [paddle.to_tensor(g) for g in grads], strict=True)))
         mine, norm = G.clip_by_global_norm(grads, max_norm)
         assert abs(norm - np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads))) < 1e-9
-        for (_, expected), actual in zip(clipped, mine):
+        for (_, expected), actual in zip(clipped, mine, strict=True):
             np.testing.assert_allclose(actual, expected.numpy(), rtol=0, atol=1e-6)
         assert abs(G.global_norm(mine) - min(norm, max_norm)) < 1e-4
     with pytest.raises(CourseError):

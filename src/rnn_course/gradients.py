@@ -238,7 +238,7 @@ def hidden_grad_norms(cell, xs, loss_fn=None, state=None, detach_every: int | No
     loss = hs[-1].sum() if loss_fn is None else loss_fn(hs[-1])
     grads = paddle.grad(loss, hs, allow_unused=True)
     norms = []
-    for g, h in zip(grads, hs):
+    for g, h in zip(grads, hs, strict=True):
         g = paddle.zeros_like(h) if g is None else g
         norms.append(paddle.linalg.norm(g, axis=-1).mean().item())  # per sample, then batch mean
     return np.asarray(norms)
