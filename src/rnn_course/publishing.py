@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -218,11 +219,11 @@ def build_slides(chapter_paths, out_dir="build/slides") -> list:
     return [out_dir / f"{p.stem}.slides.html" for p in paths]
 
 
-def _run(cmd, what: str) -> None:
+def _run(cmd, what: str, staging=None) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
     for line in warnings:  # show the tool's own warnings (e.g. a broken link in a chapter)
-        print(line, file=sys.stderr)
+        print(line.replace(f"{staging}{os.sep}", "") if staging else line, file=sys.stderr)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
         raise CourseError(f"{what} failed: {tail[0]}")
@@ -262,7 +263,7 @@ def build_site(out_dir="build/site", conf_dir="docs/site", chapter_paths=None, e
                 shutil.copy2(doc, stage / doc.name)
         cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-d", str(Path(tmp) / "doctrees"),
                str(stage), str(out_dir.resolve())]
-        _run(cmd, "sphinx-build")
+        _run(cmd, "sphinx-build", staging=stage)
     return out_dir / "index.html"
 
 
