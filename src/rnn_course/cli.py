@@ -14,7 +14,7 @@ import sys
 from rnn_course.errors import CourseError
 
 # Topic modules that add sub-commands (each defines register_cli(subparsers)).
-COMMAND_MODULES = ["rnn_course.tour", "rnn_course.exercises_cli", "rnn_course.sentiment",
+COMMAND_MODULES = ["rnn_course.tour", "rnn_course.exercises_cli", "rnn_course.generate", "rnn_course.sentiment",
                    "rnn_course.publishing"]
 
 

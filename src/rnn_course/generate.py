@@ -1,0 +1,217 @@
+"""Sampling text from a character language model, and the ``rnn-course generate`` command.
+
+Decoding rules: greedy (temperature 0) takes the most likely character; otherwise logits are divided
+by the temperature, optionally cut to the ``top_k`` most likely characters, and sampled. Special
+tokens other than ``<eos>`` (``<pad> <unk> <bos> <pos> <neg>``) are never generated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnn_course.errors import CourseError
+
+# --------------------------------------------------------------------------------------------
+# Sampling one step
+# --------------------------------------------------------------------------------------------
+
+
+def check_temperature(temperature) -> float:
+    try:
+        value = float(temperature)
+    except (TypeError, ValueError) as err:
+        raise CourseError(f"temperature must be a number ≥ 0, got {temperature!r}") from err
+    if not math.isfinite(value) or value < 0:
+        raise CourseError(f"temperature must be a finite number ≥ 0 (0 = greedy), got {temperature}")
+    return value
+
+
+def check_top_k(top_k):
+    if top_k is None:
+        return None
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise CourseError(f"top-k must be a whole number ≥ 1, got {top_k!r}")
+    return int(top_k)
+
+
+def next_token_probs(logits, temperature=1.0, top_k=None, banned=()) -> np.ndarray:
+    """Sampling distribution over the vocabulary for each row of ``logits`` (batch, vocab).
+
+    Temperature 0 puts all mass on the argmax (greedy). ``top_k`` keeps the k largest logits
+    (ties at the k-th value broken towards lower ids). ``banned`` ids get probability 0.
+    """
+    temperature, top_k = check_temperature(temperature), check_top_k(top_k)
+    logits = np.array(logits, dtype=np.float64, copy=True)
+    squeeze = logits.ndim == 1
+    logits = np.atleast_2d(logits)  # (batch, vocab)
+    if banned:
+        logits[:, list(banned)] = -np.inf
+    if top_k is not None and top_k < logits.shape[1]:
+        keep = np.argsort(-logits, axis=1, kind="stable")[:, :top_k]  # (batch, k)
+        mask = np.full(logits.shape, -np.inf)
+        np.put_along_axis(mask, keep, 0.0, axis=1)
+        logits = logits + mask
+    if temperature == 0:
+        probs = np.zeros_like(logits)
+        probs[np.arange(len(logits)), logits.argmax(axis=1)] = 1.0
+    else:
+        scaled = logits / temperature
+        scaled -= scaled.max(axis=1, keepdims=True)
+        probs = np.exp(scaled)
+        probs /= probs.sum(axis=1, keepdims=True)
+    return probs[0] if squeeze else probs
+
+
+def sample_from(probs, rng) -> np.ndarray:
+    """One id per row of ``probs`` (batch, vocab) using ``rng`` (a NumPy Generator)."""
+    probs = np.atleast_2d(probs)
+    cumulative = np.cumsum(probs, axis=1)
+    u = rng.random((len(probs), 1)) * cumulative[:, -1:]
+    ids = (cumulative <= u).sum(axis=1)  # first index whose cumulative mass exceeds u
+    # never land on a zero-probability id through rounding at the top end
+    return np.where(probs[np.arange(len(probs)), np.minimum(ids, probs.shape[1] - 1)] > 0,
+                    np.minimum(ids, probs.shape[1] - 1), probs.argmax(axis=1))
+
+
+# --------------------------------------------------------------------------------------------
+# Generating sequences
+# --------------------------------------------------------------------------------------------
+def banned_ids(vocab) -> list:
+    from rnn_course.language_model import BOS, NEG, POS
+
+    return [vocab.stoi[t] for t in ("<pad>", "<unk>", BOS, POS, NEG) if t in vocab.stoi]
+
+
+def encode_prompt(prompt: str, vocab, label=None) -> list:
+    """Start token for ``label`` plus the prompt's characters; a prompt with no known character is
+    an error (the model would only see ``<unk>``)."""
+    from rnn_course.data import char_tokenize
+    from rnn_course.language_model import start_token
+
+    chars = char_tokenize(prompt or "")
+    ids = vocab.encode(chars)
+    if chars and all(i == vocab.unk_id for i in ids):
+        raise CourseError(f"none of the characters of the prompt {prompt[:20]!r} is in the model's vocabulary")
+    return [vocab.stoi[start_token(label)], *ids]
+
+
+def generate_ids(model, prefixes, *, max_new=120, temperature=1.0, top_k=None, seed=0, banned=(),
+                 eos_id=None) -> list:
+    """Continue each id list in ``prefixes`` (run as one batch; equal-length prefixes) by up to
+    ``max_new`` sampled ids, stopping a row at ``eos_id``. Returns the new ids of each row
+    (without ``eos_id``)."""
+    import paddle
+
+    temperature, top_k = check_temperature(temperature), check_top_k(top_k)
+    if len({len(p) for p in prefixes}) != 1:
+        raise CourseError("prefixes generated together must have the same length")
+    rng = np.random.default_rng(seed)
+    model.eval()
+    out = [[] for _ in prefixes]
+    done = np.zeros(len(prefixes), dtype=bool)
+    with paddle.no_grad():
+        logits, state = model(paddle.to_tensor(np.array(prefixes, dtype=np.int64)))  # (batch, time, vocab)
+        for _ in range(max_new):
+            probs = next_token_probs(logits[:, -1].numpy(), temperature, top_k, banned)
+            ids = sample_from(probs, rng)
+            for row, token in enumerate(ids):
+                if not done[row]:
+                    if token == eos_id:
+                        done[row] = True
+                    else:
+                        out[row].append(int(token))
+            if done.all():
+                break
+            logits, state = model(paddle.to_tensor(ids.reshape(-1, 1).astype(np.int64)), state)
+    return out
+
+
+def generate_texts(model, vocab, *, prompt="", label=None, n=1, max_new=120, temperature=1.0, top_k=None,
+                   seed=0) -> list:
+    """``n`` continuations of ``prompt`` (the prompt is included in each returned text)."""
+    from rnn_course.language_model import EOS
+
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise CourseError(f"n must be a whole number ≥ 1, got {n!r}")
+    prefix = encode_prompt(prompt, vocab, label)
+    new = generate_ids(model, [prefix] * n, max_new=max_new, temperature=temperature, top_k=top_k, seed=seed,
+                       banned=banned_ids(vocab), eos_id=vocab.stoi[EOS])
+    return ["".join(vocab.decode(prefix[1:])) + "".join(vocab.decode(ids)) for ids in new]
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------------------------
+def register_cli(sub) -> None:
+    p = sub.add_parser("generate", help="write reviews with the pretrained character language model",
+                       description="Sample reviews from a character GRU language model. "
+                                   "`rnn-course generate train --out DIR` trains a new one.")
+    p.add_argument("--prompt", default="", help="text to continue (default: start from scratch)")
+    p.add_argument("--label", choices=["pos", "neg"], default=None,
+                   help="requested sentiment (default: drawn from the training label frequencies)")
+    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy; higher = more random (default 0.8)")
+    p.add_argument("--top-k", type=int, default=None, help="sample only among the k most likely characters")
+    p.add_argument("--n", type=int, default=3, help="number of samples (default 3)")
+    p.add_argument("--max-chars", type=int, default=120, help="maximum new characters per sample")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    p.set_defaults(func=run_generate)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    t = actions.add_parser("train", help="train a language model on the review corpus and save it")
+    t.add_argument("--out", required=True, help="output directory")
+    t.add_argument("--rnn-type", choices=["gru", "lstm", "rnn"], default="gru")
+    t.add_argument("--hidden", type=int, default=256)
+    t.add_argument("--embed", type=int, default=64)
+    t.add_argument("--epochs", type=int, default=3)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=5e-3)
+    t.add_argument("--clip", type=float, default=1.0)
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=run_train)
+
+
+def run_generate(args) -> int:
+    from rnn_course.language_model import load_language_model
+
+    temperature = check_temperature(args.temperature)
+    top_k = check_top_k(args.top_k)
+    if args.n < 1 or args.n > 1000:
+        raise CourseError(f"--n must be between 1 and 1000, got {args.n}")
+    if args.max_chars < 1:
+        raise CourseError(f"--max-chars must be at least 1, got {args.max_chars}")
+    import rnn_course
+
+    rnn_course.setup(args.seed, font=False)
+    model, vocab, _, metrics = load_language_model(args.model)
+    rng = np.random.default_rng(args.seed)
+    if args.label is None:
+        share = metrics.get("train_positive_share", 0.5)
+        labels = ["pos" if u < share else "neg" for u in rng.random(args.n)]
+    else:
+        labels = [args.label] * args.n
+    for label in ("pos", "neg"):
+        count = labels.count(label)
+        if count:
+            texts = generate_texts(model, vocab, prompt=args.prompt, label=label, n=count, max_new=args.max_chars,
+                                   temperature=temperature, top_k=top_k, seed=args.seed + (label == "neg"))
+            for text in texts:
+                print(f"[{label}] {text}")
+    return 0
+
+
+def run_train(args) -> int:
+    from rnn_course.language_model import train_and_save
+
+    for name in ("hidden", "embed", "epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise CourseError(f"--lr must be a positive number, got {args.lr}")
+    metrics = train_and_save(args.out, rnn_type=args.rnn_type, hidden_size=args.hidden, embed_size=args.embed,
+                             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                             clip_norm=args.clip, seed=args.seed)
+    print(f"validation perplexity {metrics['valid_perplexity']:.2f} (best epoch {metrics['best_epoch']}), "
+          f"training CPU {metrics['train_cpu_seconds']:.0f} s, wall {metrics['train_wall_seconds']:.0f} s")
+    return 0

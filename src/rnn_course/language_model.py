@@ -1,0 +1,401 @@
+"""Character-level language modelling on the review corpus.
+
+A review becomes one token sequence: a start token (``<pos>`` / ``<neg>`` for the label, ``<bos>``
+when no label is given), its first ``max_chars`` characters, then ``<eos>``. The model predicts every
+token after the start token; padding is masked out of the loss, so perplexity is per character
+(``<eos>`` counts as one character).
+
+Also here: count-based n-gram baselines (unigram, interpolated bigram and trigram), perplexity,
+a training helper for :class:`rnn_course.models.LanguageModel`, and save/load of a trained model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from rnn_course.data import Vocab, char_tokenize
+from rnn_course.errors import CourseError
+
+BOS, EOS, POS, NEG = "<bos>", "<eos>", "<pos>", "<neg>"
+LM_SPECIALS = (BOS, EOS, POS, NEG)
+LABEL_TOKENS = {1: POS, 0: NEG, "pos": POS, "neg": NEG}
+
+
+# --------------------------------------------------------------------------------------------
+# Data: reviews → token sequences → padded (input, target) batches
+# --------------------------------------------------------------------------------------------
+def build_lm_vocab(texts, max_size: int = 2500) -> Vocab:
+    """Characters of ``texts`` (most frequent first), capped at ``max_size`` characters plus the
+    specials ``<pad> <unk> <bos> <eos> <pos> <neg>``; rarer characters become ``<unk>``."""
+    specials = len(LM_SPECIALS) + 2
+    return Vocab.build((char_tokenize(t) for t in texts), max_size=max_size + specials, specials=LM_SPECIALS)
+
+
+def start_token(label) -> str:
+    """``<pos>``/``<neg>`` for a label (1/0 or "pos"/"neg"), ``<bos>`` for None."""
+    if label is None:
+        return BOS
+    if label not in LABEL_TOKENS:
+        raise CourseError(f"label must be pos, neg, 1 or 0, got {label!r}")
+    return LABEL_TOKENS[label]
+
+
+def encode_review(text: str, vocab: Vocab, label=None, max_chars: int = 120) -> list:
+    """``[start] + first max_chars characters + [<eos>]`` as ids."""
+    chars = char_tokenize(text)[:max_chars]
+    return [vocab.stoi[start_token(label)], *vocab.encode(chars), vocab.stoi[EOS]]
+
+
+def encode_reviews(reviews, vocab: Vocab, max_chars: int = 120, use_labels: bool = True) -> list:
+    labels = reviews.labels if use_labels else [None] * len(reviews)
+    return [encode_review(t, vocab, label, max_chars) for t, label in zip(reviews.texts, labels, strict=False)]
+
+
+def make_lm_batch(sequences):
+    """Sequences of ids → (inputs, targets), each (batch, time) int64, right-padded with 0.
+
+    ``inputs[b, t] = seq[t]`` and ``targets[b, t] = seq[t + 1]``; target 0 (``<pad>``) is masked."""
+    if not sequences:
+        raise CourseError("cannot build an empty batch")
+    width = max(len(s) for s in sequences) - 1
+    if width < 1:
+        raise CourseError("every sequence needs at least two tokens (start and <eos>)")
+    inputs = np.zeros((len(sequences), width), dtype=np.int64)
+    targets = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        inputs[row, : len(seq) - 1] = seq[:-1]
+        targets[row, : len(seq) - 1] = seq[1:]
+    return inputs, targets
+
+
+class LMBatches:
+    """Re-iterable batches of similar-length sequences (less padding, faster on CPU).
+
+    With ``shuffle=True`` every pass draws a new order from NumPy's global RNG (seeded by
+    ``rnn_course.setup``): indices are permuted, sorted by length within pools of 50 batches, cut into
+    batches, and the batches shuffled. Without shuffling, sequences are sorted by length.
+    """
+
+    def __init__(self, sequences, batch_size: int = 32, shuffle: bool = False, pool: int = 50):
+        if batch_size < 1:
+            raise CourseError(f"batch size must be at least 1, got {batch_size}")
+        self.sequences, self.batch_size, self.shuffle, self.pool = list(sequences), batch_size, shuffle, pool
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sequences) / self.batch_size)
+
+    def _order(self):
+        lengths = np.array([len(s) for s in self.sequences])
+        if not self.shuffle:
+            return [np.argsort(lengths, kind="stable")]
+        index = np.random.permutation(len(self.sequences))
+        size = self.batch_size * self.pool
+        return [chunk[np.argsort(lengths[chunk], kind="stable")] for chunk in
+                (index[i : i + size] for i in range(0, len(index), size))]
+
+    def __iter__(self):
+        batches = [chunk[i : i + self.batch_size] for chunk in self._order()
+                   for i in range(0, len(chunk), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in np.random.permutation(len(batches))]
+        for rows in batches:
+            yield make_lm_batch([self.sequences[i] for i in rows])
+
+
+def count_targets(sequences) -> int:
+    """Number of predicted tokens (every token after the start token)."""
+    return sum(len(s) - 1 for s in sequences)
+
+
+# --------------------------------------------------------------------------------------------
+# Perplexity
+# --------------------------------------------------------------------------------------------
+def perplexity_from_log_probs(log_probs) -> float:
+    """exp(−mean log p) over the predicted tokens (natural log)."""
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    if log_probs.size == 0:
+        raise CourseError("perplexity needs at least one predicted token")
+    if not np.all(np.isfinite(log_probs)):
+        raise CourseError("a predicted token has probability 0, so the perplexity is infinite")
+    return float(np.exp(-log_probs.mean()))
+
+
+def masked_lm_loss(logits, targets, pad_id: int = 0):
+    """Mean cross-entropy over the non-padding targets. logits (batch, time, vocab), targets (batch, time)."""
+    import paddle
+    import paddle.nn.functional as F
+
+    vocab = logits.shape[-1]
+    ce = F.cross_entropy(logits.reshape([-1, vocab]), targets.reshape([-1, 1]), reduction="none")  # (b·t, 1)
+    mask = (targets.reshape([-1, 1]) != pad_id).astype(ce.dtype)
+    return (ce * mask).sum() / paddle.clip(mask.sum(), min=1.0)
+
+
+def lm_loss_fn(output, targets):
+    """``loss_fn`` for :func:`rnn_course.train.fit`: the model returns (logits, state)."""
+    logits = output[0] if isinstance(output, (tuple, list)) else output
+    return masked_lm_loss(logits, targets)
+
+
+def model_nll(model, sequences, batch_size: int = 64) -> tuple:
+    """(total negative log-likelihood in nats, number of predicted tokens) of ``sequences``."""
+    import paddle
+    import paddle.nn.functional as F
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with paddle.no_grad():
+        for inputs, targets in LMBatches(sequences, batch_size):
+            logits, _ = model(paddle.to_tensor(inputs))  # (batch, time, vocab)
+            # cross_entropy, not log_softmax: Paddle 3.3's CPU log_softmax is ~50× slower here
+            ce = F.cross_entropy(logits.reshape([-1, logits.shape[-1]]), paddle.to_tensor(targets.reshape(-1, 1)),
+                                 reduction="none")  # (batch·time, 1)
+            mask = targets.reshape(-1) != 0
+            total += float(ce.numpy().reshape(-1)[mask].astype(np.float64).sum())
+            count += int(mask.sum())
+    if was_training:
+        model.train()
+    if count == 0:
+        raise CourseError("no tokens to score")
+    return total, count
+
+
+def model_perplexity(model, sequences, batch_size: int = 64) -> float:
+    """Per-character perplexity of a :class:`~rnn_course.models.LanguageModel` on ``sequences``."""
+    total, count = model_nll(model, sequences, batch_size)
+    return math.exp(total / count)
+
+
+# --------------------------------------------------------------------------------------------
+# Count-based baselines
+# --------------------------------------------------------------------------------------------
+class NGramLM:
+    """Interpolated n-gram model (Jelinek–Mercer) over token ids.
+
+    P(w | u, v) = λ₃ P̂(w | u, v) + λ₂ P̂(w | v) + λ₁ P̂(w) + λ₀ / V, with maximum-likelihood
+    estimates P̂ from training counts; an estimate whose context was never seen contributes 0 and its
+    weight is moved to the lower orders, so every conditional distribution sums to 1 over the
+    vocabulary. ``lambdas`` = (λ₀, λ₁, …, λ_order), summing to 1. The start token is context only.
+    """
+
+    def __init__(self, order: int, vocab_size: int, lambdas=None):
+        if order not in (1, 2, 3):
+            raise CourseError(f"order must be 1, 2 or 3, got {order}")
+        default = {1: (0.01, 0.99), 2: (0.01, 0.29, 0.7), 3: (0.01, 0.19, 0.4, 0.4)}[order]
+        lambdas = tuple(default if lambdas is None else lambdas)
+        if len(lambdas) != order + 1 or min(lambdas) < 0 or abs(sum(lambdas) - 1) > 1e-9:
+            raise CourseError(f"an order-{order} model needs {order + 1} non-negative weights summing to 1")
+        self.order, self.vocab_size, self.lambdas = order, vocab_size, lambdas
+        self.counts = [Counter() for _ in range(order)]  # counts[k][(context…, w)], context length k
+        self.context_counts = [Counter() for _ in range(order)]
+
+    def fit(self, sequences) -> NGramLM:
+        for seq in sequences:
+            for t in range(1, len(seq)):
+                for k in range(self.order):
+                    if t - k < 0:
+                        break
+                    gram = tuple(seq[t - k : t + 1])
+                    self.counts[k][gram] += 1
+                    self.context_counts[k][gram[:-1]] += 1
+        return self
+
+    def mix(self, components, lambdas=None) -> np.ndarray:
+        """Interpolate per-order estimates ``components`` (n, order), NaN where the context was
+        never seen (that weight moves to the next lower order, finally to the uniform term)."""
+        components = np.atleast_2d(np.asarray(components, dtype=np.float64))
+        weights = np.tile(np.asarray(self.lambdas if lambdas is None else lambdas, dtype=np.float64),
+                          (len(components), 1))  # (n, order + 1)
+        spare = np.zeros(len(components))
+        for k in range(self.order - 1, -1, -1):
+            weights[:, k + 1] += spare
+            unseen = np.isnan(components[:, k])
+            spare = np.where(unseen, weights[:, k + 1], 0.0)
+            weights[unseen, k + 1] = 0.0
+        weights[:, 0] += spare
+        return weights[:, 0] / self.vocab_size + (weights[:, 1:] * np.nan_to_num(components, nan=0.0)).sum(axis=1)
+
+    def _estimate(self, context, w, k) -> float:
+        ctx = tuple(context[len(context) - k :]) if k else ()
+        n = self.context_counts[k][ctx] if len(ctx) == k else 0
+        return self.counts[k][(*ctx, w)] / n if n else math.nan
+
+    def components(self, sequences) -> np.ndarray:
+        """Per-order estimates P̂ for every predicted token of ``sequences``: (tokens, order)."""
+        rows = []
+        for seq in sequences:
+            for t in range(1, len(seq)):
+                context = seq[max(0, t - self.order + 1) : t]
+                rows.append([self._estimate(context, seq[t], k) for k in range(self.order)])
+        return np.array(rows, dtype=np.float64).reshape(-1, self.order)
+
+    def prob(self, context, w) -> float:
+        """P(w | the last order−1 tokens of ``context``)."""
+        return float(self.mix([[self._estimate(context, w, k) for k in range(self.order)]])[0])
+
+    def distribution(self, context) -> np.ndarray:
+        """P(· | context) over the whole vocabulary, shape (V,)."""
+        comps = [[self._estimate(context, w, k) for k in range(self.order)] for w in range(self.vocab_size)]
+        return self.mix(comps)
+
+    def log_probs(self, sequences, lambdas=None) -> np.ndarray:
+        """log P of every predicted token (all tokens after the first) of every sequence."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.mix(self.components(sequences), lambdas))
+
+    def perplexity(self, sequences) -> float:
+        return perplexity_from_log_probs(self.log_probs(sequences))
+
+
+def tune_ngram(order, vocab_size, train_sequences, valid_sequences, grid=None):
+    """Fit an order-n model and choose its interpolation weights on ``valid_sequences`` from a
+    small grid. Returns (model, validation perplexity)."""
+    model = NGramLM(order, vocab_size).fit(train_sequences)
+    if grid is None:
+        grid = {1: [(0.01, 0.99)],
+                2: [(0.01, 0.99 - b, b) for b in (0.5, 0.6, 0.7, 0.8, 0.9)],
+                3: [(0.01, 0.99 - b - c, b, c) for b in (0.2, 0.3, 0.4) for c in (0.3, 0.4, 0.5, 0.6)
+                    if b + c <= 0.9]}[order]
+    components = model.components(valid_sequences)
+    scores = [perplexity_from_log_probs(np.log(model.mix(components, lambdas))) for lambdas in grid]
+    best = int(np.argmin(scores))
+    model.lambdas = tuple(grid[best])
+    return model, scores[best]
+
+
+# --------------------------------------------------------------------------------------------
+# Training, saving, loading
+# --------------------------------------------------------------------------------------------
+DEFAULT_CONFIG = {"rnn_type": "gru", "embed_size": 64, "hidden_size": 256, "num_layers": 1,
+                  "max_chars": 120, "vocab_size_cap": 2500}
+
+
+def prepare_lm_data(max_chars: int = 120, vocab_size_cap: int = 2500, seed: int = 0):
+    """(vocab, {"train", "valid", "test"} → encoded labelled sequences) from the standard split."""
+    from rnn_course.data import load_review_splits
+
+    splits = load_review_splits(seed)
+    vocab = build_lm_vocab(splits["train"].texts, vocab_size_cap)
+    return vocab, {name: encode_reviews(part, vocab, max_chars) for name, part in splits.items()}
+
+
+def make_language_model(vocab_size, config=None):
+    from rnn_course.models import LanguageModel
+
+    cfg = {**DEFAULT_CONFIG, **(config or {})}
+    return LanguageModel(vocab_size, cfg["rnn_type"], cfg["embed_size"], cfg["hidden_size"], cfg["num_layers"])
+
+
+def train_language_model(model, train_sequences, valid_sequences=None, *, epochs=1, batch_size=32,
+                         learning_rate=5e-3, clip_norm=1.0, max_seconds=None, max_steps=None, verbose=False):
+    """Adam + global-norm clipping + masked loss via :func:`rnn_course.train.fit`; keeps the epoch
+    with the best validation perplexity (``valid_ppl``). Returns the :class:`~rnn_course.train.History`."""
+    from rnn_course.train import fit, make_optimizer
+
+    def evaluate(m, sequences):
+        total, count = model_nll(m, sequences)
+        return {"valid_loss": total / count, "valid_ppl": math.exp(total / count)}
+
+    return fit(model, LMBatches(train_sequences, batch_size, shuffle=True),
+               optimizer=make_optimizer(model, learning_rate=learning_rate, clip_norm=clip_norm),
+               loss_fn=lm_loss_fn, epochs=epochs, valid_data=valid_sequences,
+               evaluate_fn=evaluate if valid_sequences is not None else None, monitor="valid_ppl",
+               max_seconds=max_seconds, max_steps=max_steps, verbose=verbose,
+               log_every=100 if verbose else None)
+
+
+WEIGHTS, VOCAB, CONFIG, METRICS = "weights.npz", "vocab.json", "config.json", "metrics.json"
+
+
+def save_language_model(directory, model, vocab: Vocab, config: dict, metrics: dict | None = None) -> Path:
+    """Write weights (float16, compressed), vocabulary, config and metrics into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {name: t.numpy().astype(np.float16) for name, t in model.state_dict().items()}
+    np.savez_compressed(directory / WEIGHTS, **arrays)
+    vocab.save(directory / VOCAB)
+    (directory / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if metrics is not None:
+        (directory / METRICS).write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return directory
+
+
+def default_model_dir() -> Path:
+    """The pretrained model shipped with the package (``rnn_course/assets/lm``)."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("rnn_course") / "assets" / "lm"))
+
+
+def load_language_model(directory=None):
+    """(model in eval mode, vocab, config, metrics or {}) from a directory written by
+    :func:`save_language_model` (default: the shipped model). Errors name the problem."""
+    import paddle
+
+    directory = Path(directory) if directory is not None else default_model_dir()
+    for name in (WEIGHTS, VOCAB, CONFIG):
+        if not (directory / name).is_file():
+            raise CourseError(f"no language model at {directory} (missing {name}); "
+                              "train one with `rnn-course generate train --out DIR`")
+    try:
+        config = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+        metrics = json.loads((directory / METRICS).read_text(encoding="utf-8")) if (directory / METRICS).is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CourseError(f"language model config in {directory} is corrupt") from err
+    vocab = Vocab.load(directory / VOCAB)
+    try:
+        with np.load(directory / WEIGHTS) as data:
+            arrays = {k: data[k].astype(np.float32) for k in data.files}
+    except Exception as err:  # zipfile/numpy raise several types for a damaged file
+        raise CourseError(f"language model weights {directory / WEIGHTS} are corrupt") from err
+    if not isinstance(config, dict):
+        raise CourseError(f"language model config in {directory} is corrupt")
+    model = make_language_model(len(vocab), config)
+    own = model.state_dict()
+    for name, tensor in own.items():
+        if name not in arrays or list(arrays[name].shape) != list(tensor.shape):
+            raise CourseError(f"language model weights in {directory} do not fit its config/vocabulary ({name})")
+    model.set_state_dict({k: paddle.to_tensor(arrays[k]) for k in own})
+    model.eval()
+    return model, vocab, config, metrics
+
+
+def train_and_save(out_dir, *, rnn_type="gru", hidden_size=256, embed_size=64, epochs=3, batch_size=32,
+                   learning_rate=5e-3, clip_norm=1.0, max_chars=120, vocab_size_cap=2500, seed=0,
+                   verbose=True) -> dict:
+    """The recipe behind the shipped model: train on the train split, keep the best validation
+    epoch, save, reload the saved (float16) weights and record their validation perplexity."""
+    import rnn_course
+
+    rnn_course.setup(seed, font=False)
+    vocab, data = prepare_lm_data(max_chars, vocab_size_cap, seed=0)
+    positive_share = float(np.mean([seq[0] == vocab.stoi[POS] for seq in data["train"]]))
+    config = {"rnn_type": rnn_type, "embed_size": embed_size, "hidden_size": hidden_size, "num_layers": 1,
+              "max_chars": max_chars, "vocab_size_cap": vocab_size_cap}
+    model = make_language_model(len(vocab), config)
+    wall, cpu = time.perf_counter(), time.process_time()
+    history = train_language_model(model, data["train"], data["valid"], epochs=epochs, batch_size=batch_size,
+                                   learning_rate=learning_rate, clip_norm=clip_norm, verbose=verbose)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    save_language_model(out_dir, model, vocab, config)
+    reloaded, *_ = load_language_model(out_dir)
+    metrics = {
+        "valid_perplexity": round(model_perplexity(reloaded, data["valid"]), 4),
+        "valid_tokens": count_targets(data["valid"]),
+        "train_positive_share": round(positive_share, 4),
+        "best_epoch": history.best_epoch,
+        "epochs": [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in history.epochs],
+        "train_wall_seconds": round(wall, 1),
+        "train_cpu_seconds": round(cpu, 1),
+        "training": {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+                     "clip_norm": clip_norm, "seed": seed},
+    }
+    save_language_model(out_dir, reloaded, vocab, config, metrics)
+    return metrics
