@@ -4,7 +4,7 @@ Paddle prints output that depends on the machine it runs on: a ``UserWarning`` "
 with an absolute path when it is imported, glog lines from the inference engine, and a
 "To copy construct from a tensor" warning inside ``paddle.Model.fit``. Notebooks compared by nbval
 must not contain them, so each is silenced here, one message at a time. We never install a global
-``warnings.filterwarnings("ignore")``: every other warning still reaches the learner.
+a global "ignore every warning" filter: every other warning still reaches the learner.
 """
 
 from __future__ import annotations
