@@ -3,7 +3,7 @@
 Paddle prints output that depends on the machine it runs on: a ``UserWarning`` "No ccache found"
 with an absolute path when it is imported, glog lines from the inference engine, and a
 "To copy construct from a tensor" warning inside ``paddle.Model.fit``. Notebooks compared by nbval
-must not contain them, so each is silenced here, one message at a time. We never install a global
+must not contain them, so each is silenced here, one message at a time. We never install
 a global "ignore every warning" filter: every other warning still reaches the learner.
 """
 
