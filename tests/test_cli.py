@@ -17,7 +17,7 @@ GOOD = ["1\t房间很干净，服务也好", "0\t太差了，再也不来", "1\t
 def user_tsv(tmp_path_factory):
     """A small labelled file in the user format, drawn from the training split."""
     train = load_review_splits()["train"]
-    lines = [f"{label}\t{text}" for text, label in zip(train.texts[::60], train.labels[::60])]
+    lines = [f"{label}\t{text}" for text, label in zip(train.texts[::60], train.labels[::60], strict=False)]
     path = tmp_path_factory.mktemp("data") / "reviews.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -105,7 +105,7 @@ def test_corrupt_model_directory(capsys, model_dir, tmp_path, damage, match):
     ("1\t好\nthis line has no tab\n".encode(), "expected 'label<TAB>text'"),
     ("1\t好\n2\t还行\n".encode(), "label must be 0 or 1"),
     ("positive\t好\n".encode(), "label must be 0 or 1"),
-    ("1\t好\n0\t差\n".encode("utf-8") + "1\t很好\n".encode("gbk"), "not UTF-8"),
+    ("1\t好\n0\t差\n".encode() + "1\t很好\n".encode("gbk"), "not UTF-8"),
     (b"\n\n", "no labelled lines"),
 ])
 def test_bad_data_file(capsys, tmp_path, model_dir, content, match):
