@@ -173,3 +173,28 @@ def test_identity_init_makes_an_irnn():
     assert np.abs(rnn.weight_ih_l0.numpy()).max() < 0.01
     with pytest.raises(CourseError):
         identity_init(paddle.nn.Linear(2, 2))
+
+
+def test_hidden_grad_norms_agree_with_retain_grads_for_lstm():
+    """An independent route to ∂L/∂h_t: keep every h_t's .grad after loss.backward()."""
+    paddle.seed(1)
+    cell = paddle.nn.LSTMCell(3, 6)
+    xs = np.random.default_rng(2).standard_normal((5, 9, 3)).astype("float32")
+    state, hs = None, []
+    x = paddle.to_tensor(xs)
+    for t in range(9):
+        h, state = cell(x[:, t], state)
+        h.retain_grads()
+        hs.append(h)
+    hs[-1].sum().backward()
+    expected = [np.linalg.norm(h.grad.numpy(), axis=-1).mean() for h in hs]
+    np.testing.assert_allclose(G.hidden_grad_norms(cell, xs), expected, rtol=1e-5)
+
+
+def test_truncation_detaches_both_lstm_states():
+    paddle.seed(0)
+    cell = paddle.nn.LSTMCell(2, 4)
+    xs = np.random.default_rng(0).standard_normal((3, 10, 2)).astype("float32")
+    cut = G.hidden_grad_norms(cell, xs, detach_every=4)
+    np.testing.assert_array_equal(cut[:7], 0.0)  # neither h nor c carries gradient across the cut at step 8
+    assert np.all(cut[8:] > 0)
