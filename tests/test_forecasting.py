@@ -94,3 +94,18 @@ def test_lstm_forecaster_beats_persistence_on_a_sine():
     X, y = parts["test"]
     assert history.best_epoch is not None
     assert rmse(y, fc.forecast(model, X)) < 0.5 * rmse(y, fc.persistence_forecast(X))
+
+
+def test_recursive_ar_forecast_equals_statsmodels_dynamic_prediction():
+    from statsmodels.tsa.ar_model import AutoReg
+
+    train = fc.load_series("sunspots")[:250]
+    order = 9
+    coef = fc.fit_linear_ar(*fc.split_windows(np.append(train, np.zeros(2)), order, 250, 1)["train"])
+    ours = fc.recursive_forecast(lambda X: fc.predict_linear_ar(coef, X), train[-order:], 15)
+    theirs = AutoReg(train, lags=order, trend="c").fit().predict(start=250, end=264)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-2)
+    flat = fc.recursive_forecast(fc.persistence_forecast, train[-order:], 5)
+    np.testing.assert_array_equal(flat, np.full(5, np.float32(train[-1])))
+    with pytest.raises(CourseError):
+        fc.recursive_forecast(fc.persistence_forecast, train[-3:], 0)

@@ -173,3 +173,20 @@ def forecast(model, X) -> np.ndarray:
     from rnn_course.train import predict
 
     return predict(model, windows_batches(X, np.zeros((len(X), 1)), 256)).astype(np.float64)
+
+
+def recursive_forecast(step_fn, history, steps: int) -> np.ndarray:
+    """Multi-step forecast by feeding each prediction back as the newest input.
+
+    ``step_fn(X (1, window, 1)) -> (1, 1)`` is any one-step forecaster; ``history`` holds the last
+    ``window`` observed values (oldest first). Returns ``steps`` forecasts (float64). Errors compound:
+    from the second step on, the inputs contain the forecaster's own mistakes.
+    """
+    window = np.asarray(history, dtype=np.float64).reshape(-1).copy()
+    if steps < 1 or window.size == 0:
+        raise CourseError("recursive_forecast needs a non-empty history and steps ≥ 1")
+    out = np.empty(steps)
+    for h in range(steps):
+        out[h] = float(np.asarray(step_fn(window[None, :, None].astype(np.float32))).reshape(-1)[0])
+        window = np.append(window[1:], out[h])
+    return out
