@@ -169,6 +169,7 @@ def register_cli(sub) -> None:
     t.add_argument("--lr", type=float, default=5e-3)
     t.add_argument("--clip", type=float, default=1.0)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--init", default=None, help="continue training a saved model (same vocabulary and size)")
     t.set_defaults(func=run_train)
 
 
@@ -211,7 +212,7 @@ def run_train(args) -> int:
         raise CourseError(f"--lr must be a positive number, got {args.lr}")
     metrics = train_and_save(args.out, rnn_type=args.rnn_type, hidden_size=args.hidden, embed_size=args.embed,
                              epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                             clip_norm=args.clip, seed=args.seed)
+                             clip_norm=args.clip, seed=args.seed, init_dir=args.init)
     print(f"validation perplexity {metrics['valid_perplexity']:.2f} (best epoch {metrics['best_epoch']}), "
           f"training CPU {metrics['train_cpu_seconds']:.0f} s, wall {metrics['train_wall_seconds']:.0f} s")
     return 0

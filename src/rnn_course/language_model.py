@@ -369,9 +369,10 @@ def load_language_model(directory=None):
 
 def train_and_save(out_dir, *, rnn_type="gru", hidden_size=256, embed_size=64, epochs=3, batch_size=32,
                    learning_rate=5e-3, clip_norm=1.0, max_chars=120, vocab_size_cap=2500, seed=0,
-                   verbose=True) -> dict:
+                   init_dir=None, verbose=True) -> dict:
     """The recipe behind the shipped model: train on the train split, keep the best validation
-    epoch, save, reload the saved (float16) weights and record their validation perplexity."""
+    epoch, save, reload the saved (float16) weights and record their validation perplexity.
+    ``init_dir``: continue from a model saved earlier (same vocabulary and architecture)."""
     import rnn_course
 
     rnn_course.setup(seed, font=False)
@@ -380,6 +381,12 @@ def train_and_save(out_dir, *, rnn_type="gru", hidden_size=256, embed_size=64, e
     config = {"rnn_type": rnn_type, "embed_size": embed_size, "hidden_size": hidden_size, "num_layers": 1,
               "max_chars": max_chars, "vocab_size_cap": vocab_size_cap}
     model = make_language_model(len(vocab), config)
+    previous = None
+    if init_dir is not None:
+        start, start_vocab, start_config, previous = load_language_model(init_dir)
+        if start_vocab.itos != vocab.itos or {**DEFAULT_CONFIG, **start_config} != {**DEFAULT_CONFIG, **config}:
+            raise CourseError(f"the model in {init_dir} has a different vocabulary or architecture")
+        model.set_state_dict(start.state_dict())
     wall, cpu = time.perf_counter(), time.process_time()
     history = train_language_model(model, data["train"], data["valid"], epochs=epochs, batch_size=batch_size,
                                    learning_rate=learning_rate, clip_norm=clip_norm, verbose=verbose)
@@ -397,5 +404,8 @@ def train_and_save(out_dir, *, rnn_type="gru", hidden_size=256, embed_size=64, e
         "training": {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
                      "clip_norm": clip_norm, "seed": seed},
     }
+    if previous is not None:
+        metrics["initialised_from"] = {k: previous.get(k) for k in ("valid_perplexity", "train_cpu_seconds",
+                                                                    "training", "initialised_from")}
     save_language_model(out_dir, reloaded, vocab, config, metrics)
     return metrics

@@ -1,0 +1,244 @@
+"""Character LM data, n-gram baselines, masked loss, perplexity, save/load and the shipped model."""
+
+import json
+import math
+from collections import Counter
+
+import numpy as np
+import paddle
+import pytest
+
+from rnn_course.data import Reviews
+from rnn_course.errors import CourseError
+from rnn_course.language_model import (
+    BOS,
+    EOS,
+    NEG,
+    POS,
+    LMBatches,
+    NGramLM,
+    build_lm_vocab,
+    count_targets,
+    default_model_dir,
+    encode_review,
+    encode_reviews,
+    load_language_model,
+    make_language_model,
+    make_lm_batch,
+    masked_lm_loss,
+    model_perplexity,
+    perplexity_from_log_probs,
+    save_language_model,
+    train_language_model,
+    tune_ngram,
+)
+
+TEXTS = ["房间很好", "房间不好", "服务很好很好", "不好不好", "很好"]
+
+
+@pytest.fixture
+def vocab():
+    return build_lm_vocab(TEXTS, max_size=4)
+
+
+def test_vocab_cap_specials_and_unk(vocab):
+    assert vocab.itos[:6] == ["<pad>", "<unk>", BOS, EOS, POS, NEG]
+    assert len(vocab) == 6 + 4
+    counts = Counter("".join(TEXTS))
+    kept = set(vocab.itos[6:])
+    assert all(counts[c] >= counts[d] for c in kept for d in set(counts) - kept)
+    ids = encode_review("房间很好", vocab, label="pos")
+    assert ids[0] == vocab.stoi[POS] and ids[-1] == vocab.stoi[EOS]
+    assert encode_review("务", vocab)[1] == vocab.unk_id  # a capped-out character becomes <unk>
+    assert encode_review("很好很好", vocab, label=0, max_chars=3)[:1] == [vocab.stoi[NEG]]
+    assert len(encode_review("很好很好", vocab, max_chars=3)) == 5
+    with pytest.raises(CourseError, match="label"):
+        encode_review("很好", vocab, label="great")
+
+
+def test_batch_shift_and_padding():
+    inputs, targets = make_lm_batch([[4, 7, 8, 3], [5, 9, 3]])
+    np.testing.assert_array_equal(inputs, [[4, 7, 8], [5, 9, 0]])
+    np.testing.assert_array_equal(targets, [[7, 8, 3], [9, 3, 0]])
+    with pytest.raises(CourseError):
+        make_lm_batch([])
+
+
+def test_batches_cover_every_sequence_once():
+    rng = np.random.default_rng(0)
+    seqs = [[2, *rng.integers(6, 20, size=n).tolist(), 3] for n in rng.integers(1, 30, size=103)]
+    batches = list(LMBatches(seqs, batch_size=8, shuffle=True, pool=3))
+    assert len(batches) == len(LMBatches(seqs, 8)) == 13
+    seen = sorted(tuple(row[row != 0].tolist()) + (int(t[t != 0][-1]),) for inp, tgt in batches
+                  for row, t in zip(inp, tgt, strict=True))
+    assert seen == sorted(tuple(s) for s in seqs)
+    assert sum(int((tgt != 0).sum()) for _, tgt in batches) == count_targets(seqs)
+
+
+def _toy_sequences():
+    rng = np.random.default_rng(1)
+    return [[2, *rng.integers(4, 9, size=rng.integers(2, 9)).tolist(), 3] for _ in range(40)]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_ngram_distributions_sum_to_one(order):
+    seqs = _toy_sequences()
+    model = NGramLM(order, vocab_size=10).fit(seqs)
+    for context in ([2], [2, 5], [7, 4], [9, 9], [], [1]):  # seen, unseen and empty contexts
+        dist = model.distribution(context)
+        assert dist.shape == (10,) and np.all(dist > 0)
+        assert abs(dist.sum() - 1.0) < 1e-12
+        assert model.prob(context, 5) == pytest.approx(dist[5])
+
+
+def _reference_trigram_log_probs(train, test, V, lambdas):
+    """Independent Jelinek–Mercer trigram with dense count arrays (no back-off of weights needed
+    when every context is seen, which the test data guarantees)."""
+    uni, bi, tri = np.zeros(V), np.zeros((V, V)), np.zeros((V, V, V))
+    for s in train:
+        for t in range(1, len(s)):
+            uni[s[t]] += 1
+            bi[s[t - 1], s[t]] += 1
+            if t >= 2:
+                tri[s[t - 2], s[t - 1], s[t]] += 1
+    out = []
+    l0, l1, l2, l3 = lambdas
+    for s in test:
+        for t in range(1, len(s)):
+            p = l0 / V + l1 * uni[s[t]] / uni.sum() + l2 * bi[s[t - 1], s[t]] / bi[s[t - 1]].sum()
+            if t >= 2:
+                p += l3 * tri[s[t - 2], s[t - 1], s[t]] / tri[s[t - 2], s[t - 1]].sum()
+            else:  # no trigram context at the first prediction: its weight goes to the bigram
+                p += l3 * bi[s[t - 1], s[t]] / bi[s[t - 1]].sum()
+            out.append(math.log(p))
+    return np.array(out)
+
+
+def test_trigram_perplexity_matches_independent_computation():
+    seqs = _toy_sequences()
+    train, test = seqs[:30], [s for s in seqs[30:] if all(
+        any(tuple(t[i : i + 2]) == tuple(s[j : j + 2]) for t in seqs[:30] for i in range(len(t) - 1))
+        for j in range(len(s) - 2))]
+    assert test, "need test sequences whose trigram contexts were all seen"
+    lambdas = (0.05, 0.15, 0.3, 0.5)
+    model = NGramLM(3, 10, lambdas).fit(train)
+    expected = _reference_trigram_log_probs(train, test, 10, lambdas)
+    np.testing.assert_allclose(model.log_probs(test), expected, rtol=1e-12)
+    assert model.perplexity(test) == pytest.approx(math.exp(-expected.mean()), rel=1e-12)
+
+
+def test_unigram_perplexity_and_tuning():
+    seqs = _toy_sequences()
+    model = NGramLM(1, 10, (0.0, 1.0)).fit(seqs)
+    counts = Counter(t for s in seqs for t in s[1:])
+    n = sum(counts.values())
+    expected = math.exp(-sum(c * math.log(c / n) for c in counts.values()) / n)
+    assert model.perplexity(seqs) == pytest.approx(expected, rel=1e-12)
+    bigram, ppl = tune_ngram(2, 10, seqs[:30], seqs[30:])
+    assert ppl == pytest.approx(bigram.perplexity(seqs[30:]))
+    assert ppl < tune_ngram(1, 10, seqs[:30], seqs[30:])[1]
+
+
+def test_perplexity_errors():
+    with pytest.raises(CourseError, match="infinite"):
+        perplexity_from_log_probs([-1.0, -np.inf])
+    with pytest.raises(CourseError):
+        perplexity_from_log_probs([])
+    with pytest.raises(CourseError):
+        NGramLM(2, 10, (0.5, 0.6, 0.1))
+
+
+def _numpy_log_softmax(logits):
+    logits = logits.astype(np.float64)
+    m = logits.max(axis=-1, keepdims=True)
+    return logits - m - np.log(np.exp(logits - m).sum(axis=-1, keepdims=True))
+
+
+def test_masked_loss_and_model_perplexity_match_numpy(vocab):
+    seqs = encode_reviews(Reviews(TEXTS, [1, 0, 1, 0, 1]), vocab)
+    model = make_language_model(len(vocab), {"embed_size": 4, "hidden_size": 8})
+    inputs, targets = make_lm_batch(seqs)
+    logits, _ = model(paddle.to_tensor(inputs))
+    logp = _numpy_log_softmax(logits.numpy())
+    picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+    expected = -picked[targets != 0].mean()
+    loss = masked_lm_loss(logits, paddle.to_tensor(targets)).item()
+    assert loss == pytest.approx(expected, abs=1e-5)
+    assert model_perplexity(model, seqs, batch_size=2) == pytest.approx(math.exp(expected), rel=1e-5)
+
+
+def test_padding_does_not_change_the_loss(vocab):
+    model = make_language_model(len(vocab), {"embed_size": 4, "hidden_size": 8})
+    model.eval()
+    seq = encode_review("房间很好", vocab, label=1)
+    alone = make_lm_batch([seq])
+    padded = make_lm_batch([seq, seq + [vocab.stoi["很"]] * 6])
+    a = masked_lm_loss(model(paddle.to_tensor(alone[0]))[0], paddle.to_tensor(alone[1])).item()
+    inp, tgt = padded[0][:1], padded[1][:1]
+    b = masked_lm_loss(model(paddle.to_tensor(inp))[0], paddle.to_tensor(tgt)).item()
+    assert a == pytest.approx(b, abs=1e-6)
+
+
+def test_training_lowers_perplexity_and_save_load_roundtrip(vocab, tmp_path):
+    seqs = encode_reviews(Reviews(TEXTS * 4, [1, 0, 1, 0, 1] * 4), vocab)
+    model = make_language_model(len(vocab), {"embed_size": 8, "hidden_size": 16})
+    before = model_perplexity(model, seqs)
+    history = train_language_model(model, seqs, seqs, epochs=15, batch_size=4, learning_rate=2e-2)
+    after = model_perplexity(model, seqs)
+    assert after < before / 2
+    assert history.best_value == pytest.approx(min(history.column("valid_ppl")))
+    config = {"embed_size": 8, "hidden_size": 16}
+    save_language_model(tmp_path, model, vocab, config, {"valid_perplexity": after})
+    loaded, vocab2, config2, metrics = load_language_model(tmp_path)
+    assert vocab2.itos == vocab.itos and config2 == config and metrics["valid_perplexity"] == after
+    assert model_perplexity(loaded, seqs) == pytest.approx(after, rel=1e-2)  # float16 storage
+
+
+def test_load_errors(vocab, tmp_path):
+    with pytest.raises(CourseError, match="no language model"):
+        load_language_model(tmp_path / "missing")
+    model = make_language_model(len(vocab), {"embed_size": 4, "hidden_size": 8})
+    save_language_model(tmp_path, model, vocab, {"embed_size": 4, "hidden_size": 8})
+    (tmp_path / "weights.npz").write_bytes(b"not a zip file")
+    with pytest.raises(CourseError, match="corrupt"):
+        load_language_model(tmp_path)
+    save_language_model(tmp_path, model, vocab, {"embed_size": 4, "hidden_size": 16})
+    with pytest.raises(CourseError, match="do not fit"):
+        load_language_model(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# The shipped model
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lm_data():
+    from rnn_course.language_model import prepare_lm_data
+
+    return prepare_lm_data()
+
+
+def test_shipped_model_validation_perplexity_matches_record(lm_data):
+    model, vocab, config, metrics = load_language_model()
+    train_vocab, data = lm_data
+    assert vocab.itos == train_vocab.itos, "the shipped vocabulary differs from the one rebuilt from the corpus"
+    recorded = json.loads((default_model_dir() / "metrics.json").read_text(encoding="utf-8"))
+    assert recorded == metrics
+    assert count_targets(data["valid"]) == metrics["valid_tokens"]
+    # independent computation: NumPy log-softmax over the model's logits
+    model.eval()
+    total, count = 0.0, 0
+    with paddle.no_grad():
+        for inputs, targets in LMBatches(data["valid"], 128):
+            logp = _numpy_log_softmax(model(paddle.to_tensor(inputs))[0].numpy())
+            picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+            total -= picked[targets != 0].sum()
+            count += int((targets != 0).sum())
+    assert count == metrics["valid_tokens"]
+    assert math.exp(total / count) == pytest.approx(metrics["valid_perplexity"], abs=0.01)
+
+
+def test_shipped_model_beats_the_trigram_baseline(lm_data):
+    vocab, data = lm_data
+    _, trigram_ppl = tune_ngram(3, len(vocab), data["train"], data["valid"])
+    _, _, _, metrics = load_language_model()
+    assert metrics["valid_perplexity"] < trigram_ppl
