@@ -1,0 +1,164 @@
+"""The sentiment pipeline: bucketed batches, padding invariance, model directories, export parity,
+the TF-IDF baseline checked against scikit-learn's own metrics, and the shipped checkpoint."""
+
+import json
+
+import numpy as np
+import paddle
+import pytest
+
+import rnn_course
+from rnn_course.data import Reviews, load_review_splits, pad_batch
+from rnn_course.errors import CourseError
+from rnn_course.sentiment import (
+    SHIPPED_MODEL,
+    BucketedBatches,
+    SentimentConfig,
+    SentimentPredictor,
+    build_model,
+    build_vocab,
+    encode,
+    export_model,
+    inference_predictor,
+    load_exported,
+    predict_proba,
+    run_inference,
+    save_model_dir,
+    tfidf_baseline,
+    train_model,
+)
+
+TEXTS = ["房间很干净，服务也好", "太差了，再也不来", "一般", "书的内容很精彩但是印刷质量不太好，纸张很薄",
+         "屏幕不错", "快递很慢，包装也破了，非常失望！"]
+
+
+def tiny_splits(n_train=300, n_eval=60):
+    splits = load_review_splits()
+    rng = np.random.default_rng(0)
+    pick = {name: rng.choice(len(splits[name]), size, replace=False)
+            for name, size in (("train", n_train), ("valid", n_eval), ("test", n_eval))}
+    return {name: splits[name].subset(sorted(idx)) for name, idx in pick.items()}
+
+
+def test_bucketed_batches_cover_every_text_once_with_similar_lengths():
+    seqs = [[2] * n for n in np.random.default_rng(0).integers(1, 60, size=500)]
+    labels = np.arange(500) % 2
+    batches = BucketedBatches(seqs, labels, batch_size=32, shuffle=True, pool=4)
+    seen = []
+    for ids, lengths, _y in batches:
+        assert ids.shape == (len(lengths), lengths.max()) and ids.dtype == np.int64
+        assert (ids != 0).sum(axis=1).tolist() == lengths.tolist()
+        seen += lengths.tolist()
+    assert sorted(seen) == sorted(len(s) for s in seqs) and len(batches) == 16
+    padded = sum(int(lengths.max()) * len(lengths) for _, lengths, _ in batches)
+    unsorted = sum(max(len(s) for s in seqs[i:i + 32]) * len(seqs[i:i + 32]) for i in range(0, 500, 32))
+    assert padded < 0.7 * unsorted  # bucketing removes most of the padding
+    np.random.seed(1)
+    first = [b[1].tolist() for b in batches]
+    np.random.seed(1)
+    assert first == [b[1].tolist() for b in batches]  # the order comes from NumPy's seeded RNG
+    plain = BucketedBatches(seqs, labels, batch_size=32)
+    order = plain.order()
+    assert sorted(order.tolist()) == list(range(500))
+    assert np.concatenate([y for _, _, y in plain]).tolist() == labels[order].tolist()
+
+
+@pytest.mark.parametrize("rnn_type,bidirectional,pooling",
+                         [("lstm", False, "last"), ("lstm", True, "max"), ("gru", True, "last"),
+                          ("rnn", False, "mean"), ("gru", False, "max")])
+def test_padding_never_changes_a_prediction(rnn_type, bidirectional, pooling):
+    config = SentimentConfig(rnn_type=rnn_type, bidirectional=bidirectional, pooling=pooling, embed_size=16,
+                             hidden_size=16, max_vocab=300, min_freq=1)
+    vocab = build_vocab(TEXTS * 2, config)
+    model = build_model(len(vocab), config)
+    model.eval()
+    seqs = encode(TEXTS, vocab, config)
+    alone = [model(paddle.to_tensor([s]), paddle.to_tensor([len(s)])).numpy()[0] for s in seqs]
+    ids, lengths = pad_batch(seqs)
+    together = model(paddle.to_tensor(ids), paddle.to_tensor(lengths)).numpy()
+    extra = np.concatenate([ids, np.zeros((len(ids), 25), dtype=np.int64)], axis=1)  # 25 more <pad>
+    padded_more = model(paddle.to_tensor(extra), paddle.to_tensor(lengths)).numpy()
+    np.testing.assert_allclose(together, np.stack(alone), atol=1e-6)
+    np.testing.assert_allclose(padded_more, together, atol=1e-6)
+
+
+def test_config_rejects_bad_settings():
+    with pytest.raises(CourseError, match="unknown cell type"):
+        SentimentConfig(rnn_type="transformer")
+    with pytest.raises(CourseError, match="unknown tokenizer"):
+        SentimentConfig(tokenizer="bpe")
+    with pytest.raises(CourseError, match="pooling"):
+        SentimentConfig(pooling="attention")
+    with pytest.raises(CourseError, match="unknown model setting"):
+        SentimentConfig.from_dict({"rnn_type": "gru", "colour": "red"})
+
+
+def test_train_save_load_predict_round_trip(tmp_path):
+    config = SentimentConfig(rnn_type="gru", embed_size=16, hidden_size=16, max_len=64)
+    model, vocab, history = train_model(tiny_splits(), config, epochs=2, batch_size=32)
+    assert history.best_epoch in (1, 2) and "valid_accuracy" in history.epochs[0]
+    save_model_dir(tmp_path / "m", model, vocab, config, {"test": {"accuracy": 0.5}})
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {"config.json", "vocab.json", "model.pdparams",
+                                                           "metrics.json"}
+    predictor = SentimentPredictor.load(tmp_path / "m")
+    batches = predictor.batches(TEXTS)
+    np.testing.assert_allclose(predictor.proba(TEXTS), predict_proba(model, batches), atol=1e-7)
+    labels = [label for label, _ in predictor.predict(TEXTS)]
+    assert set(labels) <= {0, 1} and len(labels) == len(TEXTS)
+    with pytest.raises(CourseError, match="empty"):
+        predictor.predict(["好", "  "])
+
+
+def test_jit_save_load_and_inference_parity(tmp_path):
+    config = SentimentConfig(rnn_type="lstm", bidirectional=True, pooling="max", embed_size=16, hidden_size=16,
+                             max_vocab=300, min_freq=1)
+    vocab = build_vocab(TEXTS, config)
+    model = build_model(len(vocab), config)
+    files = export_model(model, tmp_path / "export" / "model")
+    assert [p.name for p in files] == ["model.json", "model.pdiparams"]
+    loaded = load_exported(tmp_path / "export" / "model")
+    predictor = inference_predictor(tmp_path / "export" / "model")
+    for texts in (TEXTS, TEXTS[:2], TEXTS[3:4]):  # new batch sizes and lengths
+        ids, lengths = pad_batch(encode(texts, vocab, config))
+        eager = model(paddle.to_tensor(ids), paddle.to_tensor(lengths)).numpy()
+        static = loaded(paddle.to_tensor(ids), paddle.to_tensor(lengths)).numpy()
+        np.testing.assert_allclose(static, eager, atol=1e-6)
+        np.testing.assert_allclose(run_inference(predictor, ids, lengths), eager, atol=1e-5)
+    with pytest.raises(CourseError, match="no exported model"):
+        load_exported(tmp_path / "nothing")
+
+
+def test_tfidf_baseline_metrics_agree_with_scikit_learn():
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    splits = tiny_splits(600, 150)
+    pipeline, metrics = tfidf_baseline(splits, C_grid=(1.0, 10.0))
+    y_true, y_pred = splits["test"].labels, pipeline.predict(splits["test"].texts)
+    assert metrics["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred), abs=1e-12)
+    assert metrics["precision"] == pytest.approx(precision_score(y_true, y_pred), abs=1e-12)
+    assert metrics["recall"] == pytest.approx(recall_score(y_true, y_pred), abs=1e-12)
+    assert metrics["f1"] == pytest.approx(f1_score(y_true, y_pred), abs=1e-12)
+    assert metrics["C"] in (1.0, 10.0) and metrics["accuracy"] > 0.6
+
+
+def test_shipped_model_reproduces_its_recorded_test_metrics():
+    rnn_course.setup(0, font=False)
+    recorded = json.loads((SHIPPED_MODEL / "metrics.json").read_text(encoding="utf-8"))
+    predictor = SentimentPredictor.load()
+    scores = predictor.evaluate(load_review_splits()["test"])
+    for key in ("accuracy", "precision", "recall", "f1"):
+        assert scores[key] == pytest.approx(recorded["test"][key], abs=6e-4), key
+    size = sum(p.stat().st_size for p in SHIPPED_MODEL.iterdir())
+    assert size < 8e6, f"the shipped checkpoint is {size / 1e6:.1f} MB"
+    (pos, p_pos), (neg, p_neg) = predictor.predict(["房间很干净，服务也很周到，下次还来", "质量太差了，非常失望"])
+    assert (pos, neg) == (1, 0) and p_pos > 0.5 > p_neg
+
+
+def test_reviews_of_a_user_file_are_scored(tmp_path):
+    reviews = Reviews(["好", "差"], [1, 0])
+    config = SentimentConfig(max_vocab=10, min_freq=1)
+    vocab = build_vocab(reviews.texts, config)
+    model = build_model(len(vocab), config)
+    save_model_dir(tmp_path / "m", model, vocab, config)
+    scores = SentimentPredictor.load(tmp_path / "m").evaluate(reviews)
+    assert set(scores) == {"accuracy", "precision", "recall", "f1"}
