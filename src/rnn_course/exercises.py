@@ -53,6 +53,8 @@ def student_edition(nb):
     nb = copy.deepcopy(nb)
     for preprocessor in (ClearSolutions(), ClearHiddenTests(), LockCells(), ClearOutput()):
         nb, _ = preprocessor.preprocess(nb, {})
+    for cell in nb.cells:  # execution timestamps of the instructor's last run mean nothing to students
+        cell.metadata.pop("execution", None)
     return nb
 
 
