@@ -1,0 +1,23 @@
+"""`rnn-course tour` — the README's first command — runs end to end and reports real numbers."""
+
+import re
+
+from rnn_course.cli import main
+from rnn_course.tour import verify_cells
+
+
+def test_verify_cells_is_exact():
+    diffs = verify_cells(0)
+    assert set(diffs) == {"rnn", "lstm", "gru"}
+    assert all(d <= 1e-5 for d in diffs.values())
+
+
+def test_tour_runs_and_compares_with_the_baseline(capsys):
+    assert main(["tour"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("OK") == 3 and "MISMATCH" not in out
+    accuracies = [float(a) for a in re.findall(r"accuracy (0\.\d+)", out)]
+    assert len(accuracies) == 3, out
+    live, baseline, shipped = accuracies
+    assert 0.7 < live < 0.9 and 0.85 < baseline < 0.88 and 0.8 < shipped < 0.9
+    assert "make lab" in out
