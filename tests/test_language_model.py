@@ -25,13 +25,13 @@ from rnn_course.language_model import (
     load_language_model,
     make_language_model,
     make_lm_batch,
-    masked_lm_loss,
     model_perplexity,
     perplexity_from_log_probs,
     save_language_model,
     train_language_model,
     tune_ngram,
 )
+from rnn_course.train import masked_cross_entropy
 
 TEXTS = ["房间很好", "房间不好", "服务很好很好", "不好不好", "很好"]
 
@@ -162,7 +162,7 @@ def test_masked_loss_and_model_perplexity_match_numpy(vocab):
     logp = _numpy_log_softmax(logits.numpy())
     picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
     expected = -picked[targets != 0].mean()
-    loss = masked_lm_loss(logits, paddle.to_tensor(targets)).item()
+    loss = masked_cross_entropy(logits, paddle.to_tensor(targets)).item()
     assert loss == pytest.approx(expected, abs=1e-5)
     assert model_perplexity(model, seqs, batch_size=2) == pytest.approx(math.exp(expected), rel=1e-5)
 
@@ -173,9 +173,9 @@ def test_padding_does_not_change_the_loss(vocab):
     seq = encode_review("房间很好", vocab, label=1)
     alone = make_lm_batch([seq])
     padded = make_lm_batch([seq, seq + [vocab.stoi["很"]] * 6])
-    a = masked_lm_loss(model(paddle.to_tensor(alone[0]))[0], paddle.to_tensor(alone[1])).item()
+    a = masked_cross_entropy(model(paddle.to_tensor(alone[0]))[0], paddle.to_tensor(alone[1])).item()
     inp, tgt = padded[0][:1], padded[1][:1]
-    b = masked_lm_loss(model(paddle.to_tensor(inp))[0], paddle.to_tensor(tgt)).item()
+    b = masked_cross_entropy(model(paddle.to_tensor(inp))[0], paddle.to_tensor(tgt)).item()
     assert a == pytest.approx(b, abs=1e-6)
 
 

@@ -126,21 +126,12 @@ def perplexity_from_log_probs(log_probs) -> float:
     return float(np.exp(-log_probs.mean()))
 
 
-def masked_lm_loss(logits, targets, pad_id: int = 0):
-    """Mean cross-entropy over the non-padding targets. logits (batch, time, vocab), targets (batch, time)."""
-    import paddle
-    import paddle.nn.functional as F
-
-    vocab = logits.shape[-1]
-    ce = F.cross_entropy(logits.reshape([-1, vocab]), targets.reshape([-1, 1]), reduction="none")  # (b·t, 1)
-    mask = (targets.reshape([-1, 1]) != pad_id).astype(ce.dtype)
-    return (ce * mask).sum() / paddle.clip(mask.sum(), min=1.0)
-
-
 def lm_loss_fn(output, targets):
     """``loss_fn`` for :func:`rnn_course.train.fit`: the model returns (logits, state)."""
+    from rnn_course.train import masked_cross_entropy
+
     logits = output[0] if isinstance(output, (tuple, list)) else output
-    return masked_lm_loss(logits, targets)
+    return masked_cross_entropy(logits, targets)
 
 
 def model_nll(model, sequences, batch_size: int = 64) -> tuple:

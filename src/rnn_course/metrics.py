@@ -84,6 +84,15 @@ def _ngram_counts(tokens, n):
     return counts
 
 
+def _corpus_pair(hypotheses, references):
+    hypotheses, references = list(hypotheses), list(references)
+    if len(hypotheses) != len(references):
+        raise CourseError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    if not hypotheses:
+        raise CourseError("cannot score an empty set of translations")
+    return hypotheses, references
+
+
 def corpus_bleu(hypotheses, references, max_order: int = 4) -> float:
     """Corpus BLEU (Papineni et al. 2002) on 0–100, one reference per hypothesis.
 
@@ -93,11 +102,7 @@ def corpus_bleu(hypotheses, references, max_order: int = 4) -> float:
     makes BLEU 0 — also for an empty corpus of hypotheses. Equals ``sacrebleu.corpus_bleu`` with
     ``tokenize="none", smooth_method="none"`` on the same (space-joined) tokens.
     """
-    hypotheses, references = list(hypotheses), list(references)
-    if len(hypotheses) != len(references):
-        raise CourseError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    if not hypotheses:
-        raise CourseError("cannot score an empty set of translations")
+    hypotheses, references = _corpus_pair(hypotheses, references)
     correct, total = [0] * max_order, [0] * max_order
     hyp_len = ref_len = 0
     for hyp, ref in zip(hypotheses, references, strict=True):
@@ -116,9 +121,5 @@ def corpus_bleu(hypotheses, references, max_order: int = 4) -> float:
 
 def exact_match(hypotheses, references) -> float:
     """Fraction of hypotheses whose token sequence equals its reference exactly."""
-    hypotheses, references = list(hypotheses), list(references)
-    if len(hypotheses) != len(references):
-        raise CourseError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    if not hypotheses:
-        raise CourseError("cannot score an empty set of translations")
+    hypotheses, references = _corpus_pair(hypotheses, references)
     return sum(list(h) == list(r) for h, r in zip(hypotheses, references, strict=True)) / len(hypotheses)

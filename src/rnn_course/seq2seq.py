@@ -15,6 +15,7 @@ from paddle import nn
 
 from rnn_course.data import PAD, UNK, Vocab, pad_batch
 from rnn_course.errors import CourseError
+from rnn_course.train import masked_cross_entropy  # noqa: F401  (the loss chapter 09 uses)
 
 BOS, EOS = "<bos>", "<eos>"
 DIGITS = "零一二三四五六七八九"
@@ -124,14 +125,6 @@ class PairBatches:
 # --------------------------------------------------------------------------------------------
 # Model
 # --------------------------------------------------------------------------------------------
-def masked_cross_entropy(logits, target, pad_id: int = 0):
-    """Mean cross-entropy over real target tokens only: logits (batch, time, vocab), target (batch, time).
-    Positions where ``target == pad_id`` contribute nothing (not to the sum, not to the count)."""
-    mask = (target != pad_id).astype(logits.dtype)  # (batch, time)
-    nll = F.cross_entropy(logits, target.unsqueeze(-1), reduction="none").squeeze(-1)  # (batch, time)
-    return (nll * mask).sum() / mask.sum()
-
-
 class AdditiveAttention(nn.Layer):
     """Bahdanau attention: e_j = vᵀ tanh(W_q s + W_k h_j), α = softmax(e) over real positions only,
     context = Σ_j α_j h_j. Padding gets weight exactly 0."""

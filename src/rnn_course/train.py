@@ -37,6 +37,19 @@ def _to_tensor(value):
     return value if isinstance(value, paddle.Tensor) else paddle.to_tensor(value)
 
 
+def masked_cross_entropy(logits, target, pad_id: int = 0):
+    """Mean cross-entropy over real target tokens only: logits (batch, time, vocab), target (batch, time).
+
+    Positions where ``target == pad_id`` contribute nothing (not to the sum, not to the count); a batch
+    of padding only gives 0, not NaN.
+    """
+    vocab = logits.shape[-1]
+    nll = paddle.nn.functional.cross_entropy(logits.reshape([-1, vocab]), target.reshape([-1, 1]),
+                                             reduction="none")  # (batch·time, 1)
+    mask = (target.reshape([-1, 1]) != pad_id).astype(nll.dtype)
+    return (nll * mask).sum() / paddle.clip(mask.sum(), min=1.0)
+
+
 def _split_batch(batch):
     batch = [_to_tensor(b) for b in batch]
     return batch[:-1], batch[-1]
