@@ -65,3 +65,27 @@ def test_network_is_blocked_in_tests():
     with pytest.raises(RuntimeError, match="network"):
         s.connect(("93.184.216.34", 80))
     s.close()
+
+
+def test_seed_offset_shifts_every_seed(monkeypatch):
+    """RNN_COURSE_SEED_OFFSET=k makes setup(s) and every generator seed behave like seed s + k."""
+    from rnn_course.data import adding_problem
+    from rnn_course.runtime import shift_seed
+
+    monkeypatch.delenv("RNN_COURSE_SEED_OFFSET", raising=False)
+    assert shift_seed(5) == 5 and shift_seed(None) is None
+    rnn_course.setup(3, font=False)
+    plain = paddle.rand([3]).numpy().tolist()
+    x3 = adding_problem(4, 6, seed=3)[0]
+    monkeypatch.setenv("RNN_COURSE_SEED_OFFSET", "1")
+    assert shift_seed(5) == 6
+    rnn_course.setup(2, font=False)
+    assert paddle.rand([3]).numpy().tolist() == plain
+    np.testing.assert_array_equal(adding_problem(4, 6, seed=2)[0], x3)
+    assert not np.array_equal(adding_problem(4, 6, seed=3)[0], x3)
+
+
+def test_seed_offset_must_be_an_integer(monkeypatch):
+    monkeypatch.setenv("RNN_COURSE_SEED_OFFSET", "one")
+    with pytest.raises(rnn_course.errors.CourseError, match="RNN_COURSE_SEED_OFFSET"):
+        rnn_course.setup(0, font=False)

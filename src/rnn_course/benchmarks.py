@@ -22,6 +22,7 @@ from paddle import nn
 
 from rnn_course.data import adding_problem
 from rnn_course.errors import CourseError
+from rnn_course.runtime import shift_seed
 
 BENCH_CELLS = ("rnn", "lstm", "gru", "irnn")
 MEAN_PREDICTOR_MSE = 1.0 / 6.0  # Var(U1 + U2) = 2 · 1/12 for the two marked uniform values
@@ -87,7 +88,7 @@ class AddingModel(nn.Layer):
 def identity_init(layer, input_std: float = 1e-3, seed: int = 0) -> None:
     """IRNN initialisation (Le, Jaitly & Hinton 2015) of a SimpleRNN/SimpleRNNCell, in place:
     W_hh = I, biases 0, W_ih ~ N(0, input_std²) drawn with ``seed``. Use it with ``activation="relu"``."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(shift_seed(seed))
     found = False
     for name, p in layer.named_parameters():
         if "weight_hh" in name:
@@ -140,12 +141,12 @@ def adding_benchmark(cell_type: str, steps: int, seed: int, hidden: int = 32, ba
         raise CourseError("give the benchmark a budget: budget_steps and/or budget_seconds")
     if steps < 2 or batch < 1 or hidden < 1 or eval_every < 1:
         raise CourseError("steps must be ≥ 2 and batch, hidden, eval_every ≥ 1")
-    paddle.seed(seed)
+    paddle.seed(shift_seed(seed))
     model = AddingModel(cell_type, hidden, seed=seed)
     grad_clip = nn.ClipGradByGlobalNorm(clip) if clip else None
     optimizer = paddle.optimizer.Adam(learning_rate=lr, parameters=model.parameters(), grad_clip=grad_clip)
     x_eval, y_eval = adding_problem(n_eval, steps, seed=1_000_003 + steps)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(shift_seed(seed))
     record = AddingRecord(cell_type, steps, seed, budget_steps, budget_seconds, target_mse,
                           baseline_mse=float(((y_eval - 1.0) ** 2).mean()))
     elapsed, step = 0.0, 0

@@ -17,6 +17,7 @@ from paddle import nn
 
 from rnn_course.cells import count_parameters  # noqa: F401  (chapter 10 calls cmp.count_parameters)
 from rnn_course.errors import CourseError
+from rnn_course.runtime import shift_seed
 
 
 def _time_mask(lengths, steps):
@@ -82,7 +83,7 @@ class LengthSortedBatches:
         order = np.argsort([len(s) for s in sequences], kind="stable")
         self.batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         self.sequences, self.labels = list(sequences), np.asarray(labels, dtype=np.int64)
-        self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
+        self.shuffle, self.rng = shuffle, np.random.default_rng(shift_seed(seed))
 
     def __len__(self):
         return len(self.batches)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnn_course.errors import CourseError
+from rnn_course.runtime import shift_seed
 
 PAD, UNK = "<pad>", "<unk>"
 
@@ -292,7 +293,7 @@ def adding_problem(n: int, steps: int, seed=None):
     """
     if steps < 2:
         raise CourseError("the adding problem needs at least 2 time steps")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(shift_seed(seed))
     values = rng.random((n, steps)).astype(np.float32)
     marks = np.zeros((n, steps), dtype=np.float32)
     half = steps // 2
@@ -307,7 +308,7 @@ def adding_problem(n: int, steps: int, seed=None):
 
 def noisy_sine(n_points: int = 1000, period: float = 50.0, noise: float = 0.1, seed=None):
     """sin(2π t / period) + Gaussian noise, as float32 of shape (n_points,)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(shift_seed(seed))
     t = np.arange(n_points, dtype=np.float64)
     return (np.sin(2 * np.pi * t / period) + noise * rng.standard_normal(n_points)).astype(np.float32)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from rnn_course.data import make_windows
 from rnn_course.errors import CourseError
+from rnn_course.runtime import shift_seed
 
 SERIES = {  # name → (seasonal period, unit, description)
     "sunspots": (11, "年", "yearly sunspot numbers 1700–2008"),
@@ -40,7 +41,7 @@ def load_series(name: str) -> np.ndarray:
 
 def random_walk(n: int, seed=None, start: float = 100.0, sigma: float = 1.0) -> np.ndarray:
     """Simulated "prices": x_t = x_{t-1} + ε_t, ε_t ~ N(0, σ²). The best forecast of x_{t+1} is x_t."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(shift_seed(seed))
     return start + np.concatenate([[0.0], np.cumsum(sigma * rng.standard_normal(n - 1))])
 
 
@@ -139,7 +140,7 @@ def windows_batches(X, y, batch_size=32, shuffle=False, seed=0):
 
     class _Batches:
         def __init__(self):
-            self.rng = np.random.default_rng(seed)
+            self.rng = np.random.default_rng(shift_seed(seed))
 
         def __iter__(self):
             order = self.rng.permutation(len(X)) if shuffle else np.arange(len(X))
@@ -159,7 +160,7 @@ def train_forecaster(windows: dict, rnn_type="lstm", hidden_size=32, epochs=60, 
     from rnn_course.models import SequenceRegressor
     from rnn_course.train import fit, make_optimizer
 
-    paddle.seed(seed)
+    paddle.seed(shift_seed(seed))
     model = SequenceRegressor(input_size=1, hidden_size=hidden_size, rnn_type=rnn_type)
     history = fit(model, windows_batches(*windows["train"], batch_size, shuffle=True, seed=seed),
                   optimizer=make_optimizer(model, "adam", learning_rate, clip_norm=1.0),

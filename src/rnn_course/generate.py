@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from rnn_course.errors import CourseError
+from rnn_course.runtime import shift_seed
 
 # --------------------------------------------------------------------------------------------
 # Sampling one step
@@ -107,7 +108,7 @@ def generate_ids(model, prefixes, *, max_new=120, temperature=1.0, top_k=None, s
     temperature, top_k = check_temperature(temperature), check_top_k(top_k)
     if len({len(p) for p in prefixes}) != 1:
         raise CourseError("prefixes generated together must have the same length")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(shift_seed(seed))
     model.eval()
     out = [[] for _ in prefixes]
     done = np.zeros(len(prefixes), dtype=bool)

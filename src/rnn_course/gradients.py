@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnn_course.errors import CourseError
+from rnn_course.runtime import shift_seed
 
 MODES = ("many_to_one", "many_to_many")
 PARAM_NAMES = ("W_ih", "W_hh", "b_ih", "b_hh", "W_hy", "b_y")
@@ -37,7 +38,7 @@ def _check_mode(mode: str) -> str:
 def init_rnn_params(input_size: int, hidden_size: int, output_size: int = 1, seed=0,
                     dtype=np.float64) -> dict:
     """Random parameters for :func:`rnn_bptt`, drawn like Paddle's default (Uniform ±1/√H)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(shift_seed(seed))
     bound = 1.0 / np.sqrt(hidden_size)
 
     def u(*shape):

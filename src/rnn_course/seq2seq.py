@@ -16,6 +16,7 @@ from paddle import nn
 from rnn_course.data import PAD, UNK, Vocab, pad_batch
 from rnn_course.errors import CourseError
 from rnn_course.train import masked_cross_entropy  # noqa: F401  (the loss chapter 09 uses)
+from rnn_course.runtime import shift_seed
 
 BOS, EOS = "<bos>", "<eos>"
 DIGITS = "零一二三四五六七八九"
@@ -68,7 +69,7 @@ def numeral_pairs(numbers) -> list:
 def numeral_splits(n_train=20000, n_valid=1000, n_test=1000, max_train_len=10, max_test_len=16, seed=0):
     """Fixed, disjoint splits. ``train``/``valid``/``test`` have source length ≤ ``max_train_len``;
     ``test_long`` has source lengths ``max_train_len``+1 … ``max_test_len``, never seen in training."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(shift_seed(seed))
     wanted = {"train": n_train, "valid": n_valid, "test": n_test, "test_long": n_test}
     splits: dict = {name: [] for name in wanted}
     seen: set = set()
@@ -107,7 +108,7 @@ class PairBatches:
         self.tgt = [tgt_vocab.encode(t) for _, t in pairs]
         self.bos, self.eos = tgt_vocab.stoi[BOS], tgt_vocab.stoi[EOS]
         self.batch_size, self.shuffle = batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(shift_seed(seed))
 
     def __len__(self):
         return -(-len(self.src) // self.batch_size)
