@@ -134,3 +134,15 @@ def test_wrong_shape_is_a_clear_error():
 def test_sigmoid_is_stable():
     assert np.all(np.isfinite(cells.sigmoid(np.array([-1000.0, 0.0, 1000.0]))))
     assert cells.sigmoid(np.array([0.0]))[0] == 0.5
+
+
+@pytest.mark.parametrize("bad, name", [("c", "c"), ("x", "h"), ("W_ih", "W_ih"), ("b_hh", "b_hh")])
+def test_step_functions_refuse_shapes_numpy_would_broadcast(bad, name):
+    """A (B, 1) cell state or a batch-1 x next to a batch-2 h used to broadcast into a wrong answer."""
+    B, I, H = 2, 3, 4
+    args = {"x": np.zeros((B, I)), "h": np.zeros((B, H)), "c": np.zeros((B, H)), "W_ih": np.zeros((4 * H, I)),
+            "W_hh": np.zeros((4 * H, H)), "b_ih": np.zeros(4 * H), "b_hh": np.zeros(4 * H)}
+    args[bad] = {"c": np.zeros((B, 1)), "x": np.zeros((1, I)), "W_ih": np.zeros((I, 4 * H)),
+                 "b_hh": np.zeros(H)}[bad]
+    with pytest.raises(CourseError, match=name):
+        cells.lstm_step(**args)

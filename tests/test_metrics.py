@@ -58,3 +58,27 @@ def test_bad_input_is_clear():
         metrics.accuracy([1, 0], [1])
     with pytest.raises(CourseError, match="empty"):
         metrics.accuracy([], [])
+
+
+# --- bad inputs: a CourseError naming the argument, never a silent wrong number -------------
+@pytest.mark.parametrize("call, names", [
+    (lambda: metrics.accuracy(None, None), "y_true"),  # used to return 1.0
+    (lambda: metrics.accuracy(1, 1), "y_true"),
+    (lambda: metrics.accuracy("ab", "ab"), "y_true"),
+    (lambda: metrics.confusion_matrix([-1, 0], [0, 0]), "y_true"),  # used to return [[2]]
+    (lambda: metrics.confusion_matrix([0.5, 1], [0, 1]), "y_true"),  # used to truncate 0.5 to 0
+    (lambda: metrics.confusion_matrix([0, 2], [0, 1], num_classes=2), "num_classes"),
+    (lambda: metrics.precision_recall_f1(["pos", "neg"], ["pos", "pos"]), "y_true"),  # used to give 0, 0, 0
+    (lambda: metrics.corpus_bleu(["the cat"], ["the cat"]), "list of tokens"),  # used to score characters
+    (lambda: metrics.corpus_bleu("the cat", "the cat"), "hypotheses"),
+    (lambda: metrics.corpus_bleu([["a"]], [["a"]], max_order=0), "max_order"),  # used to fail inside min()
+    (lambda: metrics.perplexity(1000), "mean_cross_entropy"),  # used to raise OverflowError
+    (lambda: metrics.perplexity("2"), "mean_cross_entropy"),
+])
+def test_bad_inputs_raise_a_course_error_naming_the_argument(call, names):
+    with pytest.raises(CourseError, match=names):
+        call()
+
+
+def test_integral_floats_and_booleans_are_valid_class_labels():
+    assert metrics.confusion_matrix([0.0, 1.0], [True, False]).tolist() == [[0, 1], [1, 0]]

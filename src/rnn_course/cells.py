@@ -46,6 +46,27 @@ def sigmoid(x):
     return out
 
 
+def check_step_shapes(gates: int, x, h, W_ih, W_hh, b_ih, b_hh, c=None):
+    """Raise a CourseError naming the argument whose shape does not fit one cell step.
+
+    x (B, I), h (B, H) [, c (B, H)], W_ih (G·H, I), W_hh (G·H, H), b_ih and b_hh (G·H,). NumPy would
+    otherwise broadcast a (B, 1) state or a batch-1 ``x`` silently and return a wrong answer.
+    """
+    named = {"x": x, "h": h, "W_ih": W_ih, "W_hh": W_hh, "b_ih": b_ih, "b_hh": b_hh}
+    if c is not None:
+        named["c"] = c
+    shapes = {name: np.shape(value) for name, value in named.items()}
+    if len(shapes["x"]) != 2 or len(shapes["h"]) != 2:
+        raise CourseError(f"x and h must be 2-D (batch, features), got x {shapes['x']} and h {shapes['h']}")
+    (batch, inputs), hidden = shapes["x"], shapes["h"][1]
+    expected = {"h": (batch, hidden), "W_ih": (gates * hidden, inputs), "W_hh": (gates * hidden, hidden),
+                "b_ih": (gates * hidden,), "b_hh": (gates * hidden,), "c": (batch, hidden)}
+    for name, shape in shapes.items():
+        if name != "x" and shape != expected[name]:
+            raise CourseError(f"{name} has shape {shape}, expected {expected[name]} "
+                              f"(batch {batch}, input {inputs}, hidden {hidden}, {gates} gate block(s))")
+
+
 _ACTIVATIONS = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0)}
 
 
@@ -56,11 +77,13 @@ def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh, activation="tanh"):
     """
     if activation not in _ACTIVATIONS:
         raise CourseError(f"unknown activation {activation!r}: choose 'tanh' or 'relu'")
+    check_step_shapes(1, x, h, W_ih, W_hh, b_ih, b_hh)
     return _ACTIVATIONS[activation](x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
 
 
 def lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh):
     """One LSTM step, gate order i, f, g, o. Returns (h_t, c_t), each (batch, hidden)."""
+    check_step_shapes(4, x, h, W_ih, W_hh, b_ih, b_hh, c=c)
     gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh  # (batch, 4·hidden)
     i, f, g, o = np.split(gates, 4, axis=-1)
     i, f, o = sigmoid(i), sigmoid(f), sigmoid(o)  # input, forget, output gates
@@ -76,6 +99,7 @@ def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, reset_after=True):
     reset_after=True  — Paddle/cuDNN form: h̃ = tanh(x W_ic^T + b_ic + r ⊙ (h W_hc^T + b_hc)).
     reset_after=False — Cho et al. 2014 / seed form: h̃ = tanh(x W_ic^T + b_ic + (r ⊙ h) W_hc^T + b_hc).
     """
+    check_step_shapes(3, x, h, W_ih, W_hh, b_ih, b_hh)
     hidden = h.shape[-1]
     gi = x @ W_ih.T + b_ih  # (batch, 3·hidden)
     gh = h @ W_hh.T + b_hh  # (batch, 3·hidden)

@@ -9,13 +9,41 @@ import numpy as np
 from rnn_course.errors import CourseError
 
 
+def _as_vector(values, name):
+    """A 1-D array of ``values``; ``None``, a scalar or a string is an error naming the argument."""
+    if values is None or isinstance(values, (str, bytes)) or np.ndim(values) == 0:
+        raise CourseError(f"{name} must be a sequence of labels or values, got {type(values).__name__}")
+    array = np.asarray(values)
+    if array.ndim > 2 or array.ndim == 2 and 1 not in array.shape:
+        raise CourseError(f"{name} must be one-dimensional, got shape {array.shape}")
+    return array.reshape(-1)
+
+
 def _pair(y_true, y_pred):
-    y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    y_true, y_pred = _as_vector(y_true, "y_true"), _as_vector(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise CourseError(f"y_true has {y_true.size} items but y_pred has {y_pred.size}")
     if y_true.size == 0:
         raise CourseError("cannot score an empty set of predictions")
     return y_true, y_pred
+
+
+def _class_ids(values, name):
+    """Class labels as int64: integers (or integral floats, or booleans) ≥ 0, nothing else."""
+    if values.dtype == bool:
+        return values.astype(np.int64)
+    if not np.issubdtype(values.dtype, np.number):
+        raise CourseError(f"{name} must hold integer class ids 0, 1, …, got {values.dtype} values such as {values[0]!r}")
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise CourseError(f"{name} must hold integer class ids, got a fractional or non-finite value")
+    if np.any(values < 0):
+        raise CourseError(f"{name} must hold class ids ≥ 0, got {values.min():g}")
+    return values.astype(np.int64)
+
+
+def _class_pair(y_true, y_pred):
+    y_true, y_pred = _pair(y_true, y_pred)
+    return _class_ids(y_true, "y_true"), _class_ids(y_pred, "y_pred")
 
 
 def accuracy(y_true, y_pred) -> float:
@@ -25,10 +53,13 @@ def accuracy(y_true, y_pred) -> float:
 
 def confusion_matrix(y_true, y_pred, num_classes=None) -> np.ndarray:
     """C[i, j] = number of items with true class i predicted as j."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    k = int(num_classes or max(y_true.max(), y_pred.max()) + 1)
+    y_true, y_pred = _class_pair(y_true, y_pred)
+    largest = int(max(y_true.max(), y_pred.max()))
+    k = largest + 1 if num_classes is None else int(num_classes)
+    if k <= largest:
+        raise CourseError(f"num_classes={num_classes} but a label is {largest}")
     matrix = np.zeros((k, k), dtype=np.int64)
-    np.add.at(matrix, (y_true.astype(int), y_pred.astype(int)), 1)
+    np.add.at(matrix, (y_true, y_pred), 1)
     return matrix
 
 
@@ -39,7 +70,7 @@ def _safe_div(a, b):
 def precision_recall_f1(y_true, y_pred, average="binary", pos_label=1):
     """(precision, recall, F1). ``average="binary"`` scores ``pos_label``; ``"macro"`` averages the
     per-class scores. A score with a zero denominator is 0 (as scikit-learn's ``zero_division=0``)."""
-    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_pred = _class_pair(y_true, y_pred)
 
     def one(label):
         tp = np.sum((y_pred == label) & (y_true == label))
@@ -57,8 +88,12 @@ def precision_recall_f1(y_true, y_pred, average="binary", pos_label=1):
 
 def perplexity(mean_cross_entropy: float) -> float:
     """exp(mean negative log-likelihood per token, in nats)."""
+    if isinstance(mean_cross_entropy, bool) or not isinstance(mean_cross_entropy, (int, float, np.number)):
+        raise CourseError(f"mean_cross_entropy must be a number, got {type(mean_cross_entropy).__name__}")
     if not math.isfinite(mean_cross_entropy) or mean_cross_entropy < 0:
-        raise CourseError(f"mean cross-entropy must be a finite number ≥ 0, got {mean_cross_entropy}")
+        raise CourseError(f"mean_cross_entropy must be a finite number ≥ 0, got {mean_cross_entropy}")
+    if mean_cross_entropy > 700:  # exp(709.8) is the largest float64
+        raise CourseError(f"mean_cross_entropy={mean_cross_entropy:g} nats is far too large: exp() overflows")
     return math.exp(mean_cross_entropy)
 
 
@@ -84,8 +119,21 @@ def _ngram_counts(tokens, n):
     return counts
 
 
+def _token_list(tokens, name):
+    if isinstance(tokens, (str, bytes)):
+        raise CourseError(f"each {name} must be a list of tokens, not a string (split it into tokens first)")
+    try:
+        return list(tokens)
+    except TypeError:
+        raise CourseError(f"each {name} must be a list of tokens, got {type(tokens).__name__}") from None
+
+
 def _corpus_pair(hypotheses, references):
-    hypotheses, references = list(hypotheses), list(references)
+    for value, name in ((hypotheses, "hypotheses"), (references, "references")):
+        if value is None or isinstance(value, (str, bytes)):
+            raise CourseError(f"{name} must be a list of token lists, got {type(value).__name__}")
+    hypotheses = [_token_list(h, "hypothesis") for h in hypotheses]
+    references = [_token_list(r, "reference") for r in references]
     if len(hypotheses) != len(references):
         raise CourseError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     if not hypotheses:
@@ -102,11 +150,12 @@ def corpus_bleu(hypotheses, references, max_order: int = 4) -> float:
     makes BLEU 0 — also for an empty corpus of hypotheses. Equals ``sacrebleu.corpus_bleu`` with
     ``tokenize="none", smooth_method="none"`` on the same (space-joined) tokens.
     """
+    if isinstance(max_order, bool) or not isinstance(max_order, (int, np.integer)) or max_order < 1:
+        raise CourseError(f"max_order must be an integer ≥ 1, got {max_order!r}")
     hypotheses, references = _corpus_pair(hypotheses, references)
     correct, total = [0] * max_order, [0] * max_order
     hyp_len = ref_len = 0
     for hyp, ref in zip(hypotheses, references, strict=True):
-        hyp, ref = list(hyp), list(ref)
         hyp_len, ref_len = hyp_len + len(hyp), ref_len + len(ref)
         for n in range(1, max_order + 1):
             hyp_counts, ref_counts = _ngram_counts(hyp, n), _ngram_counts(ref, n)
@@ -122,4 +171,4 @@ def corpus_bleu(hypotheses, references, max_order: int = 4) -> float:
 def exact_match(hypotheses, references) -> float:
     """Fraction of hypotheses whose token sequence equals its reference exactly."""
     hypotheses, references = _corpus_pair(hypotheses, references)
-    return sum(list(h) == list(r) for h, r in zip(hypotheses, references, strict=True)) / len(hypotheses)
+    return sum(h == r for h, r in zip(hypotheses, references, strict=True)) / len(hypotheses)
