@@ -1,6 +1,5 @@
-"""Chinese labels render: a CJK font is found and matplotlib warns about no missing glyph."""
+"""Chinese labels render with no OS font (the font comes from PyPI) and heat-map text stays readable."""
 
-import shutil
 import warnings
 
 import matplotlib
@@ -12,29 +11,60 @@ import pytest  # noqa: E402
 
 from rnn_course import plotting  # noqa: E402
 
-HAS_FONTCONFIG = shutil.which("fc-list") is not None
+
+def _draw_chinese_figures():
+    """Draw the course's two plot kinds with Chinese text; warnings are errors here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plotting.plot_curves({"训练损失": np.linspace(1, 0.1, 10)}, title="循环神经网络 −1 细胞状态")
+        ax.figure.canvas.draw()
+        ax2 = plotting.plot_heatmap(np.eye(3), xlabels=["我", "爱", "你"], ylabels=list("abc"), annotate=True,
+                                    title="注意力权重")
+        ax2.figure.canvas.draw()
+    plt.close("all")
 
 
 def test_font_family_is_a_fallback_list():
     cjk = plotting.use_chinese_font()
     family = matplotlib.rcParams["font.family"]
     assert family[0] == "DejaVu Sans"
-    if cjk:
-        assert family[1] == cjk
+    assert cjk is not None and family[1] == cjk
 
 
-@pytest.mark.skipif(not HAS_FONTCONFIG, reason="needs fontconfig to know whether a CJK font is installed")
+def test_the_pip_font_is_installed_with_the_course():
+    path = plotting.bundled_cjk_font_path()
+    assert path is not None, "pylopdf-fonts-zh-cn (a dependency in pyproject.toml) is not installed"
+    assert path.stat().st_size > 1_000_000
+    assert plotting.register_bundled_cjk_font() == plotting.BUNDLED_CJK_NAME
+    from matplotlib import font_manager
+
+    assert plotting.BUNDLED_CJK_NAME in {f.name for f in font_manager.fontManager.ttflist}
+
+
 def test_chinese_labels_render_without_missing_glyphs():
-    import subprocess
-
-    if not subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout.strip():
-        pytest.fail("no CJK font installed: install fonts-wqy-microhei (see README)")
     assert plotting.use_chinese_font() is not None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ax = plotting.plot_curves({"训练损失": np.linspace(1, 0.1, 10)}, title="循环神经网络 −1")
-        ax.figure.canvas.draw()
-        ax2 = plotting.plot_heatmap(np.eye(3), xlabels=["我", "爱", "你"], ylabels=list("abc"), annotate=True)
-        ax2.figure.canvas.draw()
-    plt.close("all")
-    assert not [w for w in caught if "Glyph" in str(w.message)], [str(w.message) for w in caught]
+    _draw_chinese_figures()
+
+
+def test_without_an_os_font_the_pip_font_is_used(monkeypatch):
+    monkeypatch.setattr(plotting, "_os_cjk_font", lambda rescan: None)  # a machine with no OS CJK font
+    assert plotting.use_chinese_font() == plotting.BUNDLED_CJK_NAME
+    assert plotting.cjk_font_info()["source"] == "pip"
+    _draw_chinese_figures()
+
+
+def test_an_os_font_is_preferred(monkeypatch):
+    monkeypatch.setattr(plotting, "_os_cjk_font", lambda rescan: "WenQuanYi Micro Hei")
+    assert plotting.find_cjk_font() == "WenQuanYi Micro Hei"
+
+
+def test_the_glyph_check_can_fail():
+    """Without a CJK font in the list, the same drawing raises — so the tests above do test something."""
+    plotting.use_chinese_font()
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans"]
+    try:
+        with pytest.raises(UserWarning, match="Glyph"):
+            _draw_chinese_figures()
+    finally:
+        plt.close("all")
+        plotting.use_chinese_font()

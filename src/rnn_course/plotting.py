@@ -1,11 +1,28 @@
 """Plot helpers whose Chinese labels render on any machine (no tofu boxes, no "Glyph missing").
 
-``font.family`` is set to a *list* — ``["DejaVu Sans", <first CJK font found>]`` — so matplotlib
-falls back glyph by glyph: Latin letters and the minus sign come from DejaVu Sans, Chinese from the
-CJK font.
+``font.family`` is set to a *list* — ``["DejaVu Sans", <CJK font>]`` — so matplotlib falls back
+glyph by glyph: Latin letters and the minus sign come from DejaVu Sans, Chinese from the CJK font.
+
+Which CJK font: an installed OS font first (WenQuanYi, Noto/Source Han, YaHei, PingFang … — the
+learner's system look), otherwise the one the course installs from PyPI, so that a machine with no
+OS Chinese font (AI Studio, a lab PC without admin rights, a conda env on a cluster, a fresh Debian)
+still draws Chinese. That font is **Noto Sans SC Regular** from the ``pylopdf-fonts-zh-cn`` wheel.
+Why that package (measured 2026-12, wheel sizes as downloaded from PyPI):
+
+- ``pylopdf-fonts-zh-cn`` 0.1.1 (2026-10): 17 MB wheel; Noto Sans SC (+ Serif SC) as static OTF
+  files, SIL OFL 1.1, copied unmodified from the upstream noto-cjk repository at a pinned revision
+  with SHA-256 sums; no dependencies. Chosen: the smallest *correctly licensed* Simplified-Chinese font.
+- ``mplfonts`` 0.0.11: popular and maintained, but an 85 MB wheel (many fonts we do not need).
+- ``manimgx-fonts-cjk``: 20 MB, but one *variable* TTC (matplotlib draws only its default instance).
+- ``mpl-font`` 1.1.0: 57 MB, last release 2022.
+- ``paperang-p2-fonts-cjk`` 0.1.0: 2.3 MB WenQuanYi Micro Hei, but a one-off side package of a
+  printer library whose metadata declares the font MIT (it is Apache-2.0/GPL-with-font-exception).
+- ``chineseize-matplotlib``: ships SimHei, a proprietary font — rejected.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -14,17 +31,36 @@ CJK_CANDIDATES = (
     "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB", "Arial Unicode MS",
 )
 
+# The pip-installed fallback (a dependency in pyproject.toml): package, file inside it, family name.
+BUNDLED_CJK_PACKAGE = "pylopdf_fonts_zh_cn"
+BUNDLED_CJK_FILE = "NotoSansSC-Regular.otf"
+BUNDLED_CJK_NAME = "Noto Sans SC"
 
-def find_cjk_font() -> str | None:
-    """Name of the first installed CJK font, rescanning the system if matplotlib's cache is stale."""
+
+def bundled_cjk_font_path() -> Path | None:
+    """Path of the Chinese font installed from PyPI with the course, or None if it is missing."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(BUNDLED_CJK_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_CJK_FILE
+    return path if path.is_file() else None
+
+
+def _os_cjk_font(rescan: bool) -> str | None:
+    """First candidate among the fonts matplotlib knows that is not our bundled file."""
     from matplotlib import font_manager
 
+    bundled = bundled_cjk_font_path()
+
     def lookup():
-        names = {f.name for f in font_manager.fontManager.ttflist}
+        names = {f.name for f in font_manager.fontManager.ttflist
+                 if bundled is None or Path(f.fname).resolve() != bundled.resolve()}
         return next((n for n in CJK_CANDIDATES if n in names), None)
 
     found = lookup()
-    if found is None:  # fonts installed after the cache was built: rescan once, quietly
+    if found is None and rescan:  # fonts installed after the cache was built: rescan once, quietly
         import logging
 
         logger = logging.getLogger("matplotlib.font_manager")
@@ -36,6 +72,48 @@ def find_cjk_font() -> str | None:
         finally:
             logger.setLevel(level)
         found = lookup()
+    return found
+
+
+def register_bundled_cjk_font() -> str | None:
+    """Add the pip-installed font to matplotlib's font manager (idempotent). Returns its family name."""
+    from matplotlib import font_manager
+
+    path = bundled_cjk_font_path()
+    if path is None:
+        return None
+    if not any(Path(f.fname).resolve() == path.resolve() for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(path))
+    return BUNDLED_CJK_NAME
+
+
+def cjk_font_info() -> dict:
+    """Which CJK font plots use: ``{"name", "source" ("os" | "pip" | None), "path"}`` (for ``doctor``)."""
+    from matplotlib import font_manager
+
+    name = find_cjk_font()
+    if name is None:
+        return {"name": None, "source": None, "path": None}
+    bundled = bundled_cjk_font_path()
+    paths = [Path(f.fname) for f in font_manager.fontManager.ttflist if f.name == name]
+    os_paths = [p for p in paths if bundled is None or p.resolve() != bundled.resolve()]
+    if os_paths:
+        return {"name": name, "source": "os", "path": str(os_paths[0])}
+    return {"name": name, "source": "pip", "path": str(bundled) if bundled else None}
+
+
+def find_cjk_font() -> str | None:
+    """Name of the CJK font plots should use: an OS font if there is one, else the pip-installed one.
+
+    The system is rescanned (once per call) only when neither is available, i.e. when the course's
+    own font dependency is missing — the old behaviour for an OS font installed after matplotlib
+    built its cache.
+    """
+    found = _os_cjk_font(rescan=False)
+    if found is None:
+        found = register_bundled_cjk_font()
+    if found is None:
+        found = _os_cjk_font(rescan=True)
     return found
 
 
