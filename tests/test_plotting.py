@@ -68,3 +68,20 @@ def test_the_glyph_check_can_fail():
     finally:
         plt.close("all")
         plotting.use_chinese_font()
+
+
+@pytest.mark.parametrize("cmap, low, high", [("Blues", "black", "white"), ("viridis", "white", "black")])
+def test_heatmap_text_colour_follows_the_colormap(cmap, low, high):
+    """ch05's confusion matrix on "Blues": small counts sit on near-white cells and need dark text."""
+    matrix = np.array([[105, 163], [600, 900]])
+    ax = plotting.plot_heatmap(matrix, cmap=cmap, annotate=True)
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    plt.close("all")
+    assert colours["105"] == low and colours["163"] == low, colours
+    assert colours["900"] == high, colours
+
+
+def test_text_colour_contrast():
+    assert plotting.text_color_on((1, 1, 1, 1)) == "black"
+    assert plotting.text_color_on((0, 0, 0, 1)) == "white"
+    assert plotting.relative_luminance((1, 1, 0, 1)) == pytest.approx(0.9278, abs=1e-4)  # WCAG yellow

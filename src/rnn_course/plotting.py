@@ -152,6 +152,21 @@ def plot_curves(curves: dict, xlabel="步数 (step)", ylabel="损失 (loss)", ti
     return ax
 
 
+def relative_luminance(rgba) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0 = black, 1 = white)."""
+    rgb = np.asarray(rgba, dtype=float)[:3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def text_color_on(rgba) -> str:
+    """"black" or "white", whichever contrasts more with the background colour ``rgba``.
+
+    Contrast ratios (L1 + 0.05) / (L2 + 0.05) against black and white are equal at L ≈ 0.179.
+    """
+    return "black" if relative_luminance(rgba) > 0.179 else "white"
+
+
 def plot_heatmap(matrix, xlabels=None, ylabels=None, title=None, ax=None, cmap="viridis", annotate=False,
                  xlabel=None, ylabel=None):
     """A labelled heat map (attention weights, gate activations, confusion matrices)."""
@@ -166,8 +181,9 @@ def plot_heatmap(matrix, xlabels=None, ylabels=None, title=None, ax=None, cmap="
         ax.set_yticks(range(len(ylabels)), labels=list(ylabels))
     if annotate:
         for (i, j), v in np.ndenumerate(matrix):
+            # the cell's own colour decides: dark text on light cells, white on dark ones, for any colormap
             ax.text(j, i, f"{v:g}" if np.issubdtype(matrix.dtype, np.integer) else f"{v:.2f}",
-                    ha="center", va="center", color="white" if v < matrix.max() / 2 else "black")
+                    ha="center", va="center", color=text_color_on(image.cmap(image.norm(v))))
     if title:
         ax.set_title(title)
     if xlabel:
