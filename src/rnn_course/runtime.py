@@ -63,23 +63,72 @@ def shift_seed(seed):
     return int(seed) + seed_offset()
 
 
-def setup(seed: int = 0, *, font: bool = True, threads: int | None = None) -> None:
-    """Seed ``random``, NumPy and Paddle; silence Paddle's noise; apply the Chinese plot font.
+DEVICE_ENV = "RNN_COURSE_DEVICE"
+DEVICE_CHOICES = ("cpu", "gpu", "auto")
+
+
+def gpu_count() -> int:
+    """Number of CUDA GPUs Paddle can use (0 with the CPU build ``paddlepaddle``)."""
+    quiet_paddle_import()
+    import paddle
+
+    try:
+        return int(paddle.device.cuda.device_count())
+    except Exception:  # a CPU-only build without CUDA runtime: no GPU, whatever the reason
+        return 0
+
+
+def resolve_device(device: str | None = None) -> str:
+    """The Paddle device to use: ``"cpu"`` or ``"gpu"``/``"gpu:N"``.
+
+    ``device`` (or, when it is None, ``$RNN_COURSE_DEVICE``) is ``cpu`` (the default: reproducible,
+    what CI and the stored notebook outputs use), ``gpu`` / ``gpu:N`` (a CUDA GPU, which must exist),
+    or ``auto`` (a GPU when Paddle sees one, else the CPU). Anything else, or a GPU that is not
+    there, is a :class:`~rnn_course.errors.CourseError` in one line.
+    """
+    from rnn_course.errors import CourseError
+
+    source = "device" if device is not None else DEVICE_ENV
+    raw = device if device is not None else os.environ.get(DEVICE_ENV, "")
+    name = str(raw).strip().lower() or "cpu"
+    if name == "cpu":
+        return "cpu"
+    if name == "auto":
+        return "gpu" if gpu_count() > 0 else "cpu"
+    if name == "gpu" or name.startswith("gpu:"):
+        index = name.partition(":")[2]
+        if index and not index.isdigit():
+            raise CourseError(f"{source} {raw!r}: the GPU number must be an integer, as in gpu:0")
+        count = gpu_count()
+        if count == 0:
+            raise CourseError(f"{source} is {raw!r} but Paddle sees no GPU (the CPU package 'paddlepaddle' is "
+                              "installed, or no CUDA device/driver): use cpu or auto, or install paddlepaddle-gpu")
+        if index and int(index) >= count:
+            raise CourseError(f"{source} is {raw!r} but Paddle sees only {count} GPU(s): gpu:0 … gpu:{count - 1}")
+        return name
+    raise CourseError(f"{source} must be one of {', '.join(DEVICE_CHOICES)} (or gpu:N), got {raw!r}")
+
+
+def setup(seed: int = 0, *, device: str | None = None, font: bool = True, threads: int | None = None) -> None:
+    """Seed ``random``, NumPy and Paddle; choose the device; silence Paddle's noise; apply the plot font.
 
     Call it first in every notebook and script. With the same seed, CPU training is
     bit-identical across processes (``paddle.io.DataLoader`` shuffles with NumPy's global RNG,
     which is seeded here too). The seed is shifted by ``$RNN_COURSE_SEED_OFFSET`` (see
-    :func:`shift_seed`).
+    :func:`shift_seed`). ``device`` (default ``$RNN_COURSE_DEVICE``, else ``"cpu"``) is resolved by
+    :func:`resolve_device`; on a GPU, results differ from the stored (CPU) outputs in the last digits
+    and some kernels are not bit-reproducible.
     """
     quiet_paddle_import()
     import numpy as np
     import paddle
 
+    chosen = resolve_device(device)  # before seeding: a bad choice fails before anything changes
     seed = shift_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
-    paddle.set_device("cpu")
+    paddle.set_device(chosen)
     if threads is not None:
         paddle.base.core.set_num_threads(int(threads))
     if font:
