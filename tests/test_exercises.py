@@ -6,12 +6,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rnn_course import exercises
+from rnn_course.classroom import notebooks, student
+from rnn_course.exercises import check_close, check_equal
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "chapters" / "exercises"
 STUDENT = ROOT / "student" / "exercises"
-NOTEBOOKS = exercises.exercise_notebooks(SOURCE)
+NOTEBOOKS = student.exercise_notebooks(SOURCE)
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -23,7 +24,7 @@ def test_every_chapter_has_an_exercise_notebook():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_exercise_structure(path):
     nb = nbformat.read(path, as_version=4)
-    graded = exercises.graded_cells(nb)
+    graded = notebooks.graded_cells(nb)
     assert 2 <= len(graded) <= 4, f"{path.name}: {len(graded)} graded cells (want 2–4)"
     solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert solutions and all("### BEGIN SOLUTION" in c.source for c in solutions if c.cell_type == "code")
@@ -35,7 +36,7 @@ def test_exercise_structure(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_solutions_pass(path):
-    assert exercises.validate(path) == {}
+    assert student.validate(path) == {}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -43,11 +44,11 @@ def test_student_stubs_fail(path):
     stub = STUDENT / path.name
     assert stub.is_file(), f"missing student edition {stub} — run `rnn-course student`"
     assert "### BEGIN SOLUTION" not in stub.read_text(encoding="utf-8")
-    assert exercises.validate(stub, invert=True) == {}, "a test cell passes without the learner's code"
+    assert student.validate(stub, invert=True) == {}, "a test cell passes without the learner's code"
 
 
 def test_student_editions_up_to_date():
-    assert exercises.stale_student_editions(SOURCE, STUDENT) == []
+    assert student.stale_student_editions(SOURCE, STUDENT) == []
 
 
 def test_student_edition_clears_solutions_and_outputs():
@@ -57,19 +58,19 @@ def test_student_edition_clears_solutions_and_outputs():
                                  "grade_id": "s1"}
     cell.outputs = [nbformat.v4.new_output("stream", text="2\n")]
     nb.cells.append(cell)
-    out = exercises.student_edition(nb)
+    out = student.student_edition(nb)
     assert "b = 2" not in out.cells[0].source and "NotImplementedError" in out.cells[0].source
     assert out.cells[0].outputs == [] and "b = 2" in nb.cells[0].source  # the original is untouched
 
 
 def test_check_helpers_name_the_problem():
-    exercises.check_close([1.0, 2.0], [1.0, 2.0], "ok")
+    check_close([1.0, 2.0], [1.0, 2.0], "ok")
     with pytest.raises(AssertionError, match="检查 b_h"):
-        exercises.check_close([1.0, 2.5], [1.0, 2.0], "h_t 与期望不符：检查 b_h")
+        check_close([1.0, 2.5], [1.0, 2.0], "h_t 与期望不符：检查 b_h")
     with pytest.raises(AssertionError, match="形状"):
-        exercises.check_close([1.0], [1.0, 2.0], "shape")
+        check_close([1.0], [1.0, 2.0], "shape")
     with pytest.raises(AssertionError, match="参数个数"):
-        exercises.check_equal(3, 4, "参数个数不对")
+        check_equal(3, 4, "参数个数不对")
 
 
 def test_student_command_check_and_errors(tmp_path, capsys):

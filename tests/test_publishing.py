@@ -10,11 +10,11 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_course import publishing
+from rnn_course.classroom import grading, notebooks, runtimes, site, slides
 from rnn_course.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = publishing.chapter_notebooks(ROOT / "chapters")
+CHAPTERS = notebooks.chapter_notebooks(ROOT / "chapters")
 SOLUTION = ROOT / "chapters" / "exercises" / "01_rnn_basics.ipynb"
 STUDENT = ROOT / "student" / "exercises" / "01_rnn_basics.ipynb"
 CHAPTER_01 = ROOT / "chapters" / "01_rnn_basics.ipynb"
@@ -24,15 +24,15 @@ CHAPTER_01 = ROOT / "chapters" / "01_rnn_basics.ipynb"
 # Grading (rnn-course grade)
 # --------------------------------------------------------------------------------------------
 def test_solution_edition_scores_full_marks():
-    results = publishing.grade_cells(SOLUTION)
+    results = grading.grade_cells(SOLUTION)
     assert [r.grade_id for r in results] == ["ex1_test", "ex2_test", "ex3_test"]
     assert all(r.passed for r in results)
-    assert publishing.grade(SOLUTION) == (3.0, 3.0)
+    assert grading.grade(SOLUTION) == (3.0, 3.0)
 
 
 def test_student_edition_scores_zero():
     # The stub as handed out, graded with the instructor's tests (the teacher's normal call).
-    assert publishing.grade(STUDENT, reference=SOLUTION) == (0.0, 3.0)
+    assert grading.grade(STUDENT, reference=SOLUTION) == (0.0, 3.0)
 
 
 def test_reference_restores_tampered_tests():
@@ -42,7 +42,7 @@ def test_reference_restores_tampered_tests():
         if cell.metadata.get("nbgrader", {}).get("grade"):
             cell.source = "pass"
     reference = nbformat.read(SOLUTION, as_version=4)
-    tests = publishing._restore_tests(tampered, reference)
+    tests = grading._restore_tests(tampered, reference)
     ref_sources = {c.metadata["nbgrader"]["grade_id"]: c.source for c in reference.cells
                    if c.metadata.get("nbgrader", {}).get("grade")}
     restored = {c.metadata["nbgrader"]["grade_id"]: c.source for c in tampered.cells
@@ -51,7 +51,7 @@ def test_reference_restores_tampered_tests():
     # A deleted test still counts towards the maximum.
     deleted = copy.deepcopy(tampered)
     deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "ex2_test"]
-    assert sum(c.metadata["nbgrader"]["points"] for c in publishing._restore_tests(deleted, reference)) == 3
+    assert sum(c.metadata["nbgrader"]["points"] for c in grading._restore_tests(deleted, reference)) == 3
 
 
 def test_grade_command_errors(tmp_path, capsys):
@@ -119,7 +119,7 @@ def _toy_notebook():
 
 
 def test_annotate_slides_rules():
-    nb = publishing.annotate_slides(_toy_notebook())
+    nb = slides.annotate_slides(_toy_notebook())
     types = [c.metadata["slideshow"]["slide_type"] for c in nb.cells]
     assert types == ["slide", "-", "slide", "-", "-", "subslide", "subslide", "subslide", "skip", "-"]
     assert nb.metadata["rise"]["scroll"] is True
@@ -128,9 +128,9 @@ def test_annotate_slides_rules():
 def test_annotate_slides_is_deterministic_and_idempotent():
     for path in [CHAPTER_01, *CHAPTERS]:
         original = nbformat.read(path, as_version=4)
-        once = publishing.annotate_slides(copy.deepcopy(original))
-        twice = publishing.annotate_slides(copy.deepcopy(once))
-        again = publishing.annotate_slides(copy.deepcopy(original))
+        once = slides.annotate_slides(copy.deepcopy(original))
+        twice = slides.annotate_slides(copy.deepcopy(once))
+        again = slides.annotate_slides(copy.deepcopy(original))
         assert once == twice == again, path.name
         for before, after in zip(original.cells, once.cells, strict=True):
             assert after.source == before.source and after.get("outputs") == before.get("outputs")
@@ -140,9 +140,9 @@ def test_annotate_slides_is_deterministic_and_idempotent():
 def test_annotate_file_writes_once(tmp_path):
     path = tmp_path / "00_toy.ipynb"
     nbformat.write(_toy_notebook(), path)
-    assert publishing.annotate_file(path) is True
+    assert slides.annotate_file(path) is True
     first = path.read_bytes()
-    assert publishing.annotate_file(path) is False and path.read_bytes() == first
+    assert slides.annotate_file(path) is False and path.read_bytes() == first
 
 
 def test_every_chapter_carries_slide_metadata():
@@ -150,13 +150,13 @@ def test_every_chapter_carries_slide_metadata():
     After editing a chapter run `rnn-course slides --annotate --no-html`."""
     assert CHAPTERS, "no chapters found"
     stale = [p.name for p in CHAPTERS
-             if nbformat.read(p, as_version=4) != publishing.annotate_slides(nbformat.read(p, as_version=4))]
+             if nbformat.read(p, as_version=4) != slides.annotate_slides(nbformat.read(p, as_version=4))]
     assert stale == [], f"slide metadata missing or stale in {stale}: run `rnn-course slides --annotate --no-html`"
 
 
 def test_build_slides_for_chapter_01(tmp_path):
     before = CHAPTER_01.read_bytes()
-    (html,) = publishing.build_slides([CHAPTER_01], tmp_path)
+    (html,) = slides.build_slides([CHAPTER_01], tmp_path)
     text = html.read_text(encoding="utf-8")
     assert html.name == "01_rnn_basics.slides.html"
     assert "第 1 章" in text and "循环神经网络基础" in text
@@ -182,7 +182,7 @@ def test_slides_command(tmp_path, capsys):
 # Website
 # --------------------------------------------------------------------------------------------
 def test_build_site(tmp_path):
-    index = publishing.build_site(tmp_path / "site", ROOT / "docs" / "site", [CHAPTER_01], [STUDENT],
+    index = site.build_site(tmp_path / "site", ROOT / "docs" / "site", [CHAPTER_01], [STUDENT],
                                   extra_docs=[ROOT / "docs" / "teaching.md"])
     assert index == tmp_path / "site" / "index.html" and index.is_file()
     home = index.read_text(encoding="utf-8")
@@ -201,13 +201,13 @@ def test_site_command_errors(tmp_path, capsys):
 
 
 def test_course_table_reads_stored_runtimes():
-    table = publishing.course_table(ROOT / "chapters", ROOT / "chapters" / "exercises")
+    table = runtimes.course_table(ROOT / "chapters", ROOT / "chapters" / "exercises")
     line = next(row for row in table.splitlines() if "01_rnn_basics" in row)
     assert "练习 1" in line and re.search(r"\| \d+ s \|", line)
     nb = nbformat.read(CHAPTER_01, as_version=4)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-    assert publishing.stored_runtime(nb) is None
+    assert runtimes.stored_runtime(nb) is None
 
 
 def test_guide_mentions_every_command():

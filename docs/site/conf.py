@@ -1,6 +1,6 @@
 """Sphinx configuration of the course website (built by `rnn-course site` / `make site`).
 
-`rnn_course.publishing.build_site` copies this folder, the chapter notebooks (chapters/) and the
+`rnn_course.classroom.site.build_site` copies this folder, the chapter notebooks (chapters/) and the
 student editions of the exercises (exercises/) into a staging folder and runs sphinx-build there.
 Notebooks are rendered from their stored outputs: nothing is executed and nothing is downloaded.
 """

@@ -1,4 +1,4 @@
-"""Sampling text from a character language model, and the ``rnn-course generate`` command.
+"""Sampling text from a character language model: greedy, temperature and top-k decoding.
 
 Decoding rules: greedy (temperature 0) takes the most likely character; otherwise logits are divided
 by the temperature, optionally cut to the ``top_k`` most likely characters, and sampled. Special
@@ -140,80 +140,3 @@ def generate_texts(model, vocab, *, prompt="", label=None, n=1, max_new=120, tem
     new = generate_ids(model, [prefix] * n, max_new=max_new, temperature=temperature, top_k=top_k, seed=seed,
                        banned=banned_ids(vocab), eos_id=vocab.stoi[EOS])
     return ["".join(vocab.decode(prefix[1:])) + "".join(vocab.decode(ids)) for ids in new]
-
-
-# --------------------------------------------------------------------------------------------
-# The command
-# --------------------------------------------------------------------------------------------
-def register_cli(sub) -> None:
-    p = sub.add_parser("generate", help="write reviews with the pretrained character language model",
-                       description="Sample reviews from a character GRU language model. "
-                                   "`rnn-course generate train --out DIR` trains a new one.")
-    p.add_argument("--prompt", default="", help="text to continue (default: start from scratch)")
-    p.add_argument("--label", choices=["pos", "neg"], default=None,
-                   help="requested sentiment (default: drawn from the training label frequencies)")
-    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy; higher = more random (default 0.8)")
-    p.add_argument("--top-k", type=int, default=None, help="sample only among the k most likely characters")
-    p.add_argument("--n", type=int, default=3, help="number of samples (default 3)")
-    p.add_argument("--max-chars", type=int, default=120, help="maximum new characters per sample")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
-    p.set_defaults(func=run_generate)
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-    t = actions.add_parser("train", help="train a language model on the review corpus and save it")
-    t.add_argument("--out", required=True, help="output directory")
-    t.add_argument("--rnn-type", choices=["gru", "lstm", "rnn"], default="gru")
-    t.add_argument("--hidden", type=int, default=256)
-    t.add_argument("--embed", type=int, default=64)
-    t.add_argument("--epochs", type=int, default=3)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=5e-3)
-    t.add_argument("--clip", type=float, default=1.0)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--init", default=None, help="continue training a saved model (same vocabulary and size)")
-    t.set_defaults(func=run_train)
-
-
-def run_generate(args) -> int:
-    from rnn_course.language_model import load_language_model
-
-    temperature = check_temperature(args.temperature)
-    top_k = check_top_k(args.top_k)
-    if args.n < 1 or args.n > 1000:
-        raise CourseError(f"--n must be between 1 and 1000, got {args.n}")
-    if args.max_chars < 1:
-        raise CourseError(f"--max-chars must be at least 1, got {args.max_chars}")
-    import rnn_course
-
-    rnn_course.setup(args.seed, font=False)
-    model, vocab, _, metrics = load_language_model(args.model)
-    rng = np.random.default_rng(args.seed)
-    if args.label is None:
-        share = metrics.get("train_positive_share", 0.5)
-        labels = ["pos" if u < share else "neg" for u in rng.random(args.n)]
-    else:
-        labels = [args.label] * args.n
-    for label in ("pos", "neg"):
-        count = labels.count(label)
-        if count:
-            texts = generate_texts(model, vocab, prompt=args.prompt, label=label, n=count, max_new=args.max_chars,
-                                   temperature=temperature, top_k=top_k, seed=args.seed + (label == "neg"))
-            for text in texts:
-                print(f"[{label}] {text}")
-    return 0
-
-
-def run_train(args) -> int:
-    from rnn_course.language_model import train_and_save
-
-    for name in ("hidden", "embed", "epochs", "batch_size"):
-        if getattr(args, name) < 1:
-            raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    if not (args.lr > 0 and math.isfinite(args.lr)):
-        raise CourseError(f"--lr must be a positive number, got {args.lr}")
-    metrics = train_and_save(args.out, rnn_type=args.rnn_type, hidden_size=args.hidden, embed_size=args.embed,
-                             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                             clip_norm=args.clip, seed=args.seed, init_dir=args.init)
-    print(f"validation perplexity {metrics['valid_perplexity']:.2f} (best epoch {metrics['best_epoch']}), "
-          f"training CPU {metrics['train_cpu_seconds']:.0f} s, wall {metrics['train_wall_seconds']:.0f} s")
-    return 0

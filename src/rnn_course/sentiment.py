@@ -5,9 +5,6 @@ character 1–3-gram + logistic-regression baseline the neural models must beat.
 A *model directory* holds ``config.json`` (architecture + tokenizer), ``vocab.json``,
 ``model.pdparams`` and, after training, ``metrics.json``. :class:`SentimentPredictor` loads one
 and checks every file, so a missing or damaged directory gives one clear :class:`CourseError`.
-
-The ``rnn-course sentiment`` commands (train / evaluate / predict / export) are defined in
-:mod:`rnn_course.sentiment_cli` and registered through :func:`register_cli`.
 """
 
 from __future__ import annotations
@@ -20,7 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from rnn_course.cells import check_cell_type
-from rnn_course.data import Reviews, Vocab, encode_texts, get_tokenizer, pad_batch
+from rnn_course.data import (
+    Reviews,
+    Vocab,
+    clean_reviews,
+    encode_texts,
+    get_tokenizer,
+    load_review_splits,
+    pad_batch,
+    read_labelled_tsv,
+    split_reviews,
+)
 from rnn_course.errors import CourseError
 from rnn_course.metrics import classification_report
 
@@ -71,6 +78,21 @@ class SentimentConfig:
 # --------------------------------------------------------------------------------------------
 # Tokens, vocabulary and batches
 # --------------------------------------------------------------------------------------------
+def load_data(data_file=None, seed=0) -> dict:
+    """The bundled 80/10/10 split, or the user's file cleaned (dedup) and split the same way."""
+    if data_file is None:
+        return load_review_splits(seed)
+    reviews = clean_reviews(read_labelled_tsv(data_file), min_chars=1)
+    splits = split_reviews(reviews, seed=seed)
+    for name, part in splits.items():
+        if len(part) == 0:
+            raise CourseError(f"{data_file} has too few distinct texts for a train/valid/test split "
+                              f"(the {name} split is empty)")
+    if len(set(splits["train"].labels)) < 2:
+        raise CourseError(f"{data_file} needs texts of both labels (0 and 1) to train a classifier")
+    return splits
+
+
 def build_vocab(texts, config: SentimentConfig) -> Vocab:
     """Vocabulary of the training texts: most frequent tokens, at most ``config.max_vocab``."""
     tokenize = get_tokenizer(config.tokenizer)
@@ -360,9 +382,3 @@ def tfidf_baseline(splits: dict, C_grid=(1.0, 3.0, 10.0, 30.0), ngram_range=(1, 
     pipeline = make_pipeline(vectorizer, clf)
     metrics = classification_report(splits["test"].labels, pipeline.predict(splits["test"].texts))
     return pipeline, {**metrics, "C": C, "valid_accuracy": valid_acc}
-
-
-def register_cli(sub) -> None:
-    from rnn_course.sentiment_cli import register
-
-    register(sub)

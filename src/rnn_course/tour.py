@@ -13,13 +13,6 @@ import time
 TOUR_SENTENCES = ("房间很干净，服务也很周到，下次还来", "质量太差了，用了两天就坏了", "书的内容一般，但是印刷很精美")
 
 
-def register_cli(sub) -> None:
-    p = sub.add_parser("tour", help="a short guided run (≤ 3 min on a CPU): verified cells, a live sentiment "
-                                    "model vs the baseline, predictions")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=run)
-
-
 def verify_cells(seed: int = 0) -> dict:
     """Max |scratch − paddle.nn| for each cell type over a random 9-step sequence."""
     import numpy as np
@@ -64,17 +57,18 @@ def _row(name, scores):
     return f"   {name:36s} accuracy {scores['accuracy']:.4f} · F1 {scores['f1']:.4f}"
 
 
-def run(args) -> int:
+def show_tour(seed: int = 0) -> int:
+    """Print the tour (the ``rnn-course tour`` command)."""
     import rnn_course
 
-    rnn_course.setup(args.seed, font=False)
+    rnn_course.setup(seed, font=False)
     from rnn_course.data import load_review_splits
     from rnn_course.sentiment import LABEL_NAMES, SHIPPED_MODEL, SentimentPredictor, tfidf_baseline
 
     start = time.perf_counter()
     print("循环神经网络实战课 — tour (CPU, offline)\n")
     print("1) From-scratch NumPy cells vs paddle.nn (max |difference| over 9 steps):")
-    for name, diff in verify_cells(args.seed).items():
+    for name, diff in verify_cells(seed).items():
         print(f"   {name:5s} {diff:.1e}  {'OK' if diff <= 1e-5 else 'MISMATCH'}")
 
     splits = load_review_splits(seed=0)

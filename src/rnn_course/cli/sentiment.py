@@ -8,7 +8,27 @@ import shutil
 import sys
 import time
 
+import numpy as np
+import paddle
+
+import rnn_course
+from rnn_course.data import pad_batch, read_labelled_tsv
 from rnn_course.errors import CourseError
+from rnn_course.sentiment import (
+    LABEL_NAMES,
+    SentimentConfig,
+    SentimentPredictor,
+    encode,
+    ensure_writable_dir,
+    evaluate_model,
+    export_model,
+    load_data,
+    load_exported,
+    make_batches,
+    save_model_dir,
+    tfidf_baseline,
+    train_model,
+)
 
 
 def register(sub) -> None:
@@ -38,46 +58,29 @@ def register(sub) -> None:
     t.add_argument("--out", default="sentiment-model", help="model directory to write (default ./sentiment-model)")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run in the same --out")
     t.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
-    t.set_defaults(func=cmd_train)
+    t.set_defaults(func=run_train)
 
     e = commands.add_parser("evaluate", help="accuracy, precision, recall, F1 of a model directory")
     e.add_argument("--model", help="model directory (default: the checkpoint shipped with the course)")
     e.add_argument("--data", help="score every line of this 'label<TAB>text' file instead of the test split")
     e.add_argument("--baseline", action="store_true", help="also fit the TF-IDF char 1-3-gram baseline")
-    e.set_defaults(func=cmd_evaluate)
+    e.set_defaults(func=run_evaluate)
 
     p = commands.add_parser("predict", help="classify texts given as arguments or as lines on stdin")
     p.add_argument("--model", help="model directory (default: the checkpoint shipped with the course)")
     p.add_argument("texts", nargs="*", metavar="TEXT")
-    p.set_defaults(func=cmd_predict)
+    p.set_defaults(func=run_predict)
 
     x = commands.add_parser("export", help="paddle.jit.save a model for paddle.inference deployment")
     x.add_argument("--model", help="model directory (default: the checkpoint shipped with the course)")
     x.add_argument("--out", default="sentiment-export/model", help="path prefix (writes PREFIX.json, .pdiparams)")
-    x.set_defaults(func=cmd_export)
+    x.set_defaults(func=run_export)
 
 
 def _positive_int(value, name):
     if value is None or int(value) < 1:
         raise CourseError(f"--{name} must be a positive integer, got {value}")
     return int(value)
-
-
-def load_data(data_file=None, seed=0) -> dict:
-    """The bundled 80/10/10 split, or the user's file cleaned (dedup) and split the same way."""
-    from rnn_course.data import clean_reviews, load_review_splits, read_labelled_tsv, split_reviews
-
-    if data_file is None:
-        return load_review_splits(seed)
-    reviews = clean_reviews(read_labelled_tsv(data_file), min_chars=1)
-    splits = split_reviews(reviews, seed=seed)
-    for name, part in splits.items():
-        if len(part) == 0:
-            raise CourseError(f"{data_file} has too few distinct texts for a train/valid/test split "
-                              f"(the {name} split is empty)")
-    if len(set(splits["train"].labels)) < 2:
-        raise CourseError(f"{data_file} needs texts of both labels (0 and 1) to train a classifier")
-    return splits
 
 
 def _command_line(args) -> str:
@@ -90,17 +93,7 @@ def _command_line(args) -> str:
     return " ".join(parts) + f" --out {args.out}"
 
 
-def cmd_train(args) -> int:
-    import rnn_course
-    from rnn_course.sentiment import (
-        SentimentConfig,
-        ensure_writable_dir,
-        evaluate_model,
-        make_batches,
-        save_model_dir,
-        train_model,
-    )
-
+def run_train(args) -> int:
     rnn_course.setup(args.seed, font=False)
     config = SentimentConfig(tokenizer=args.tokenizer, rnn_type=args.cell, bidirectional=args.bidirectional,
                              embed_size=args.embed_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
@@ -138,18 +131,12 @@ def cmd_train(args) -> int:
 
 
 def _load_predictor(model_dir):
-    from rnn_course.sentiment import SentimentPredictor
-
     return SentimentPredictor.load(model_dir)
 
 
-def cmd_evaluate(args) -> int:
-    import rnn_course
-
+def run_evaluate(args) -> int:
     rnn_course.setup(0, font=False)
     if args.data:
-        from rnn_course.data import read_labelled_tsv
-
         reviews, where = read_labelled_tsv(args.data), args.data
     else:
         splits = load_data(None)
@@ -161,18 +148,13 @@ def cmd_evaluate(args) -> int:
     if args.baseline:
         if args.data:
             raise CourseError("--baseline needs the bundled corpus (it is fitted on its train split)")
-        from rnn_course.sentiment import tfidf_baseline
-
         _, base = tfidf_baseline(splits)
         print("baseline " + " · ".join(f"{k} {base[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1"))
               + "  (TF-IDF char 1-3-gram + logistic regression)")
     return 0
 
 
-def cmd_predict(args) -> int:
-    import rnn_course
-    from rnn_course.sentiment import LABEL_NAMES
-
+def run_predict(args) -> int:
     rnn_course.setup(0, font=False)
     texts = list(args.texts)
     if not texts:
@@ -190,18 +172,10 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
-    import numpy as np
-
-    import rnn_course
-    from rnn_course.data import pad_batch
-    from rnn_course.sentiment import encode, export_model, load_exported
-
+def run_export(args) -> int:
     rnn_course.setup(0, font=False)
     predictor = _load_predictor(args.model)
     files = export_model(predictor.model, args.out)
-    import paddle
-
     ids, lengths = pad_batch(encode(["房间很干净，服务也好", "太差了，再也不来"], predictor.vocab, predictor.config))
     eager = predictor.model(paddle.to_tensor(ids), paddle.to_tensor(lengths)).numpy()
     loaded = load_exported(args.out)(paddle.to_tensor(ids), paddle.to_tensor(lengths)).numpy()
@@ -211,5 +185,3 @@ def cmd_export(args) -> int:
     print(f"paddle.jit.load matches the eager model: max |difference| {diff:.1e}")
     return 0
 
-
-__all__ = ["register", "load_data"]
