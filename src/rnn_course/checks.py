@@ -85,10 +85,32 @@ def check_choice(answer, options="ABC") -> None:
 _NOT_DONE = "还没有实现：把 raise NotImplementedError() 换成你的代码"
 
 
-def _call(fn, args, name: str, shape_hint: str = ""):
-    """Call ``fn(*args)``; a crash becomes an AssertionError that says what to look at."""
+def _package(*names) -> list:
+    """Course functions a learner must not call (``"module:attr"``), resolved when a check runs."""
+    import importlib
+
+    found = []
+    for name in names:
+        module, _, attr = name.partition(":")
+        try:
+            obj = importlib.import_module(module)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except Exception:  # a renamed helper must not break the check itself
+            continue
+        found.append(obj)
+    return found
+
+
+_SHORTCUT = "不要直接调用课程包里现成的实现：题目要你自己写出来"
+
+
+def _call(fn, args, name: str, shape_hint: str = "", forbidden=(), shortcut: str = _SHORTCUT):
+    """Call ``fn(*args)`` with the reference formulas of this module and ``forbidden`` off limits;
+    a crash becomes an AssertionError that says what to look at."""
     try:
-        return fn(*args)
+        with forbid([*_own_references(), *forbidden], f"{name}：{shortcut}"):
+            return fn(*args)
     except NotImplementedError:
         raise AssertionError(f"{name}：{_NOT_DONE}") from None
     except (ValueError, IndexError) as err:
@@ -125,7 +147,8 @@ class _Task:
     """
 
     def __init__(self, name, arg_names, out_names, reference, shapes, mistakes=(), optional=(), stages=(),
-                 shape_hints=None, call_hint="", generic="", atol=1e-6):
+                 shape_hints=None, call_hint="", generic="", atol=1e-6, forbidden=()):
+        self.forbidden = tuple(forbidden)
         self.name, self.arg_names, self.out_names = name, arg_names, out_names
         self.reference, self.shapes, self.mistakes = reference, shapes, list(mistakes)
         self.optional, self.stages = set(optional), list(stages)
@@ -161,7 +184,8 @@ class _Task:
         raise AssertionError(f"{what} 不对（最大误差 {worst:.3g}）" + (f"：{self.generic}" if self.generic else ""))
 
     def _outputs(self, fn, args):
-        out = _call(fn, [args[k] for k in self.arg_names], self.name, self.call_hint)
+        out = _call(fn, [args[k] for k in self.arg_names], self.name, self.call_hint,
+                    _package(*self.forbidden))
         return _outputs(out, len(self.out_names), self.name, self.out_names)
 
 
@@ -266,6 +290,7 @@ _RNN_TASK = _Task(
             (("b_ih", "b_hh", "h"), "加上 h_{t−1} 后出错：检查 h @ W_hh.T")],
     call_hint="W_ih 的形状是 (H, I)、W_hh 是 (H, H)，飞桨布局要写 x @ W_ih.T 和 h @ W_hh.T",
     shape_hints={"h_t": "结果应为 (batch, hidden)"},
+    forbidden=("rnn_course.cells:rnn_step", "rnn_course.cells:cell_forward", "paddle.nn:SimpleRNNCell"),
 )
 
 
@@ -315,7 +340,8 @@ def check_clip_global(fn) -> None:
     grads = [g.standard_normal((4, 3)) * 3, g.standard_normal(5)]
     norm = np.sqrt(sum(float(np.sum(x ** 2)) for x in grads))
     for c in (0.5, 2.0, 1e4):
-        out = _call(fn, [[x.copy() for x in grads], c], "clip_global")
+        out = _call(fn, [[x.copy() for x in grads], c], "clip_global", forbidden=_package(
+            "rnn_course.gradients:clip_by_global_norm", "rnn_course.gradients:global_norm", "paddle.nn:ClipGradByGlobalNorm"))
         if not isinstance(out, (list, tuple)) or len(out) != len(grads):
             raise AssertionError("clip_global 应返回与输入同样多的梯度（一个列表）")
         for o, x in zip(out, grads, strict=True):
@@ -366,7 +392,7 @@ _BPTT_TASK = _Task(
                  "db": "偏置的梯度形状是 (H,)：对 batch 求和 a_t.sum(axis=0)",
                  "delta_prev": "传回 h_{t−1} 的梯度与 h_{t−1} 同形 (B, H)"},
     generic="检查 a_t = (1 − h_t²) ⊙ δ_t 与各项的乘法顺序",
-    atol=1e-9,
+    atol=1e-9, forbidden=("rnn_course.gradients:rnn_bptt",),
 )
 
 
@@ -429,7 +455,7 @@ def check_jacobian(fn) -> None:
     T, H = 5, 4
     W_hh = g.uniform(-0.9, 0.9, (H, H))
     hs = np.vstack([np.zeros(H), np.tanh(g.standard_normal((T, H)))])  # (T + 1, H), hs[0] = h_0
-    out = _call(fn, [hs, W_hh], "jacobian_h_T_h_1")
+    out = _call(fn, [hs, W_hh], "jacobian_h_T_h_1", forbidden=_package("rnn_course.gradients:rnn_jacobian_norms"))
     check_shape(out, (H, H), "∂h_T/∂h_1", "它是 (H, H) 的矩阵")
     want = _jacobian(hs, W_hh)
     if _close(out, want, 1e-9):
@@ -486,6 +512,7 @@ _LSTM_TASK = _Task(
     call_hint="W_ih 的形状是 (4H, I)、W_hh 是 (4H, H)：写 x @ W_ih.T、h @ W_hh.T，得到 (B, 4H) 再切成 4 块",
     shape_hints={"h_new": "h' 应为 (batch, hidden)", "c_new": "c' 应为 (batch, hidden)"},
     generic="检查门顺序 i, f, g, o 与 c' = f⊙c + i⊙g、h' = o⊙tanh(c')",
+    forbidden=("rnn_course.cells:lstm_step", "rnn_course.cells:cell_forward", "paddle.nn:LSTMCell"),
 )
 
 
@@ -507,10 +534,11 @@ def lstm_param_count_reference(input_size, hidden_size, num_layers=1, bidirectio
 def check_lstm_param_count(fn, forbidden=()) -> None:
     """``fn(input_size, hidden_size, num_layers, bidirectional)`` → the parameter count of
     ``paddle.nn.LSTM``; creating a network inside ``fn`` (any of ``forbidden``) fails."""
+    forbidden = [*forbidden, *_package("paddle.nn:LSTM", "paddle.nn:SimpleRNN", "paddle.nn:GRU", "rnn_course.cells:count_parameters")]
     cases = ((8, 16, 1, False), (64, 128, 1, False), (5, 7, 2, False), (5, 7, 2, True), (3, 4, 3, True))
     for n_in, H, L, bi in cases:
-        with forbid(forbidden, "不要创建网络来数参数：用公式算（题目要求不建 paddle.nn.LSTM）"):
-            got = _call(fn, [n_in, H, L, bi], "lstm_param_count")
+        got = _call(fn, [n_in, H, L, bi], "lstm_param_count", forbidden=forbidden,
+                    shortcut="不要创建网络来数参数：用公式算（题目要求不建 paddle.nn.LSTM）")
         want = lstm_param_count_reference(n_in, H, L, bi)
         if got == want:
             continue
@@ -557,7 +585,7 @@ def _gru_task(reset_after: bool):
                 (("b_ih", "b_hh"), "加上 b_hh 后出错：b_hc 在 r 的哪一侧？" if reset_after else "加上 b_hh 后出错：与 b_hh 有关"),
                 (("b_ih", "b_hh", "h"), "加上 h 后出错：检查 r 乘在哪里与 h_t = z⊙h + (1−z)⊙h̃")],
         call_hint="W_ih 的形状是 (3H, I)、W_hh 是 (3H, H)：写 x @ W_ih.T、h @ W_hh.T",
-        generic=mine,
+        generic=mine, forbidden=("rnn_course.cells:gru_step", "rnn_course.cells:cell_forward", "paddle.nn:GRUCell"),
     )
 
 
@@ -575,10 +603,11 @@ def check_gru_step(fn, reset_after: bool = True) -> None:
 # --------------------------------------------------------------------------------------------
 def check_perplexity(fn, forbidden=()) -> None:
     """``fn(probs)`` → exp(−mean log p)."""
+    forbidden = [*forbidden, *_package("rnn_course.language_model:perplexity_from_log_probs", "rnn_course.metrics:perplexity")]
     for probs in ([0.25, 0.25, 0.25], list(_rng(0).uniform(0.01, 1, size=50))):
         p = np.asarray(probs)
-        with forbid(forbidden, "不要调用课程包里现成的困惑度函数：用公式自己算"):
-            got = _call(fn, [list(probs)], "my_perplexity")
+        got = _call(fn, [list(probs)], "my_perplexity", forbidden=forbidden,
+                    shortcut="不要调用课程包里现成的困惑度函数：用公式自己算")
         want = float(np.exp(-np.mean(np.log(p))))
         if _close(got, want, 1e-9):
             continue
@@ -605,10 +634,11 @@ def _sampling_reference(z, T, k=None, renormalise=True, keep=None):
 
 def check_sampling_probs(fn, forbidden=()) -> None:
     """``fn(z, T, k=None)`` → softmax(z / T) restricted to the k largest logits, renormalised."""
+    forbidden = [*forbidden, *_package("rnn_course.generate:next_token_probs")]
     z = _rng(1).normal(size=12) * 2
     for T, k in ((1.0, None), (0.5, None), (2.0, None), (2.0, 3), (0.7, 5)):
-        with forbid(forbidden, "不要调用课程包里现成的采样分布函数：自己写 softmax 和 top-k"):
-            got = _call(fn, [z.copy(), T] + ([] if k is None else [k]), "my_sampling_probs")
+        got = _call(fn, [z.copy(), T] + ([] if k is None else [k]), "my_sampling_probs", forbidden=forbidden,
+                    shortcut="不要调用课程包里现成的采样分布函数：自己写 softmax 和 top-k")
         check_shape(got, z.shape, "采样分布", "每个词元一个概率，形状 (V,)")
         want = _sampling_reference(z, T, k)
         if _close(got, want, 1e-6):
@@ -655,12 +685,13 @@ def bigram_reference(corpus, v, w, lambdas=(0.1, 0.3, 0.6), V=5, pairs_from=1, u
 
 def check_bigram_prob(fn, forbidden=()) -> None:
     """``fn(corpus, v, w, lambdas=(λ₀, λ₁, λ₂), V=5)`` → the interpolated bigram probability."""
+    forbidden = [*forbidden, *_package("rnn_course.language_model:NGramLM", "rnn_course.language_model:NGramLM.prob", "rnn_course.language_model:NGramLM.mix")]
     corpus = [list(s) for s in BIGRAM_CORPUS]
     cases = [(1, 2, (0.1, 0.3, 0.6)), (0, 4, (0.1, 0.3, 0.6)), (3, 4, (0.2, 0.2, 0.6)), (1, 1, (0.05, 0.35, 0.6)),
              (2, 3, (0.1, 0.3, 0.6))]
     for v, w, lam in cases:
-        with forbid(forbidden, "不要调用课程包里现成的 n 元模型：自己数"):
-            got = _call(fn, [corpus, v, w, lam, 5], "my_bigram_prob")
+        got = _call(fn, [corpus, v, w, lam, 5], "my_bigram_prob", forbidden=forbidden,
+                    shortcut="不要调用课程包里现成的 n 元模型：自己数")
         want = bigram_reference(corpus, v, w, lam)
         if _close(got, want, 1e-9):
             continue
@@ -699,11 +730,12 @@ def clipped_matches_reference(hyp, ref, n, clip=True, extra=1):
 
 def check_clipped_matches(fn, forbidden=()) -> None:
     """``fn(hyp, ref, n)`` → (clipped matches, number of n-grams in hyp)."""
+    forbidden = [*forbidden, *_package("rnn_course.metrics:corpus_bleu", "rnn_course.metrics:_ngram_counts")]
     cases = [("7777", "7123", 1), ("3052", "3052", 4), ("12", "1234", 3), ("112112", "1121", 2),
              ("12312", "31231", 2), ("4545", "5454", 3)]
     for hyp, ref, n in cases:
-        with forbid(forbidden, "不要调用课程包里现成的 BLEU 函数：自己数 n 元组"):
-            got = _call(fn, [list(hyp), list(ref), n], "clipped_matches")
+        got = _call(fn, [list(hyp), list(ref), n], "clipped_matches", forbidden=forbidden,
+                    shortcut="不要调用课程包里现成的 BLEU 函数：自己数 n 元组")
         want = clipped_matches_reference(list(hyp), list(ref), n)
         if isinstance(got, (tuple, list)) and tuple(got) == want:
             continue
@@ -757,6 +789,7 @@ _ATTENTION_TASK = _Task(
               "keys @ W_k 得到 (batch, S, attention)",
     shape_hints={"weights": "每个样本对 S 个源位置各有一个权重：(batch, S)"},
     generic="检查 vᵀ tanh(W_q s + W_k h_j + b_k) 与只在真实位置上的 softmax",
+    forbidden=("rnn_course.seq2seq:masked_softmax_context", "rnn_course.seq2seq:AdditiveAttention"),
 )
 
 
@@ -786,7 +819,8 @@ def check_masked_ce(fn) -> None:
     g = _rng(3)
     logits = 5 * g.standard_normal((4, 6, 9))
     target = np.array([[4, 5, 3, 0, 0, 0], [6, 3, 0, 0, 0, 0], [4, 4, 4, 5, 6, 3], [7, 3, 0, 0, 0, 0]])
-    got = _call(fn, [logits.copy(), target.copy()], "masked_ce")
+    got = _call(fn, [logits.copy(), target.copy()], "masked_ce", forbidden=_package(
+        "rnn_course.train:masked_cross_entropy", "rnn_course.seq2seq:masked_cross_entropy"))
     check_shape(got, (), "损失", "返回一个数（float）")
     want = _masked_ce_reference(logits, target)
     if _close(got, want, 1e-6):
@@ -828,7 +862,8 @@ def check_masked_mean(fn) -> None:
     g = _rng(4)
     out = g.standard_normal((3, 5, 4)).astype("float32")
     lengths = np.array([3, 5, 1], dtype=np.int64)
-    got = _call(fn, [paddle.to_tensor(out), paddle.to_tensor(lengths)], "masked_mean")
+    got = _call(fn, [paddle.to_tensor(out), paddle.to_tensor(lengths)], "masked_mean",
+                forbidden=_package("rnn_course.models:SequenceClassifier.encode"))
     check_shape(got, (3, 4), "池化结果", "(batch, hidden)：沿时间维平均")
     mask = (np.arange(5)[None, :] < lengths[:, None]).astype(np.float64)[..., None]
     want = (out * mask).sum(axis=1) / mask.sum(axis=1)
@@ -844,7 +879,8 @@ def check_masked_mean(fn) -> None:
 def check_prf(fn) -> None:
     """``fn(C)`` → (precision, recall, f1) of class 1 from the 2 × 2 confusion matrix C[true, pred]."""
     C = np.array([[50, 10], [30, 40]])
-    got = _call(fn, [C.copy()], "prf_from_confusion")
+    got = _call(fn, [C.copy()], "prf_from_confusion", forbidden=_package(
+        "rnn_course.metrics:precision_recall_f1", "sklearn.metrics:precision_recall_fscore_support"))
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         raise AssertionError(f"应返回 (precision, recall, f1) 三个数，得到 {got!r}")
     p, r = 40 / 50, 40 / 70
@@ -863,7 +899,7 @@ def check_prf(fn) -> None:
 def check_train_scaling(fn) -> None:
     """``fn(x, n_train)`` → (x − μ) / σ with μ, σ of x[:n_train] only."""
     x = np.cumsum(_rng(8).standard_normal(120)) + np.linspace(0, 30, 120)
-    got = _call(fn, [x.copy(), 80], "scale_with_train_stats")
+    got = _call(fn, [x.copy(), 80], "scale_with_train_stats", forbidden=_package("rnn_course.forecasting:Scaler.fit"))
     check_shape(got, x.shape, "标准化结果", "整条序列都要标准化")
     train = x[:80]
     if _close(got, (x - train.mean()) / train.std(), 1e-9):
@@ -879,7 +915,8 @@ def check_seasonal_naive(fn) -> None:
     """``fn(X, m)`` with X (n, window, 1) → (n, 1) with x̂_{t+1} = x_{t+1−m}."""
     X = _rng(9).standard_normal((6, 24, 1))
     for m in (12, 1, 5):
-        got = _call(fn, [X.copy(), m], "seasonal_naive")
+        got = _call(fn, [X.copy(), m], "seasonal_naive", forbidden=_package(
+            "rnn_course.forecasting:seasonal_naive_forecast", "rnn_course.forecasting:persistence_forecast"))
         check_shape(got, (6, 1), "预测", "每个窗口一个预测：X[:, -m, :1] 保留最后一维")
         if _close(got, X[:, -m, :1], 1e-12):
             continue
@@ -903,7 +940,8 @@ def check_fit_ar(fn) -> None:
     def fit(rows):
         return np.linalg.lstsq(np.array(rows), x[p:], rcond=None)[0]
 
-    got = np.asarray(_call(fn, [x.copy(), p], "fit_ar"), dtype=np.float64)
+    got = np.asarray(_call(fn, [x.copy(), p], "fit_ar", forbidden=_package("rnn_course.forecasting:fit_linear_ar")),
+                     dtype=np.float64)
     check_shape(got, (p + 1,), "系数", "p + 1 个：[c, φ_1, …, φ_p]")
     want = fit([np.concatenate([[1.0], x[t - p:t][::-1]]) for t in range(p, len(x))])
     if _close(got, want, 1e-6):
@@ -911,3 +949,46 @@ def check_fit_ar(fn) -> None:
     if _close(got, fit([np.concatenate([[1.0], x[t - p:t]]) for t in range(p, len(x))]), 1e-6):
         raise AssertionError("滞后的顺序反了：每行是 [1, x_{t−1}, x_{t−2}, …]，最近的值在前（φ_1 乘 x_{t−1}）")
     raise AssertionError("系数不对：每行 [1, x_{t−1}, …, x_{t−p}]，目标 x_t，t = p … n−1")
+
+
+def check_pad_and_lengths(fn) -> None:
+    """``fn(sequences, pad_id=0)`` → (ids int64 (batch, longest), lengths int64 (batch,))."""
+    seqs = [[5, 3, 9], [7], [2, 2, 2, 2, 4]]
+    out = _call(fn, [[list(s) for s in seqs]], "pad_and_lengths", forbidden=_package("rnn_course.data:pad_batch"))
+    ids, lengths = _outputs(out, 2, "pad_and_lengths", ["ids", "lengths"])
+    check_shape(ids, (3, 5), "ids", "(batch, 最长序列的长度)")
+    check_equal(np.asarray(ids).dtype, np.dtype(np.int64), "ids 应为 int64")
+    want = np.array([[5, 3, 9, 0, 0], [7, 0, 0, 0, 0], [2, 2, 2, 2, 4]])
+    if np.array_equal(ids, np.array([[0, 0, 5, 3, 9], [0, 0, 0, 0, 7], [2, 2, 2, 2, 4]])):
+        raise AssertionError("补在了左边：真实编号在左侧，右侧补 pad_id")
+    check_true(np.array_equal(ids, want), "补齐位置应为 pad_id，真实编号在左侧")
+    check_true(np.array_equal(lengths, [3, 1, 5]) and np.asarray(lengths).dtype == np.int64,
+               "lengths 应为每条序列的真实长度（int64）")
+    padded = _outputs(_call(fn, [[[1, 2], [3]], 9], "pad_and_lengths"), 2, "pad_and_lengths", ["ids", "lengths"])[0]
+    check_true(np.array_equal(padded, [[1, 2], [3, 9]]), "应使用参数 pad_id 补齐（pad_and_lengths([[1, 2], [3]], 9)）")
+
+
+def check_forget_bias(fn) -> None:
+    """``fn(cell, value)`` sets the total forget-gate bias of a ``paddle.nn.LSTMCell`` to ``value``."""
+    import paddle
+
+    cell = paddle.nn.LSTMCell(3, 5)
+    g = _rng(2)
+    cell.bias_ih.set_value(g.uniform(-0.5, 0.5, 20).astype("float32"))
+    cell.bias_hh.set_value(g.uniform(-0.5, 0.5, 20).astype("float32"))
+    before = cell.bias_ih.numpy() + cell.bias_hh.numpy()
+    _call(fn, [cell, 2.5], "set_forget_bias_by_hand", forbidden=_package("rnn_course.gradients:set_forget_bias"))
+    after = cell.bias_ih.numpy() + cell.bias_hh.numpy()
+    if _close(after[:5], np.full(5, 2.5), 1e-6) or _close(after[10:15], np.full(5, 2.5), 1e-6):
+        raise AssertionError("改错了块：遗忘门是第 2 块 [H:2H]（顺序 i, f, g, o）")
+    if _close(cell.bias_ih.numpy()[5:10], np.full(5, 2.5), 1e-6):
+        raise AssertionError("遗忘门的总偏置是 bias_ih + bias_hh：只改 bias_ih 时要把 bias_hh 的这一块置 0")
+    check_close(after[5:10], np.full(5, 2.5), "遗忘门的总偏置不等于 2.5：它是第 2 块（顺序 i, f, g, o），两个偏置要加起来算")
+    check_close(np.r_[after[:5], after[10:]], np.r_[before[:5], before[10:]], "其他门的偏置被改动了")
+
+
+def _own_references() -> list:
+    """This module's reference formulas: calling them from a learner's function is a shortcut."""
+    return [_rnn_step, _lstm_step, _gru_step, _bptt_reference, _jacobian, _clip_reference, _sampling_reference,
+            bigram_reference, clipped_matches_reference, _attention, _masked_ce_reference,
+            lstm_param_count_reference]
