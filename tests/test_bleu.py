@@ -64,3 +64,59 @@ def test_exact_match_and_errors():
         corpus_bleu([list("1")], [])
     with pytest.raises(CourseError):
         exact_match([], [])
+
+
+# --------------------------------------------------------------------------------------------
+# Several references and sacrebleu's 13a tokenisation (the translation chapter's BLEU)
+# --------------------------------------------------------------------------------------------
+def sacre_multi(hyps, refs):
+    """sacrebleu with a variable number of references per sentence (missing ones are None)."""
+    most = max(len(r) for r in refs)
+    streams = [[r[i] if i < len(r) else None for r in refs] for i in range(most)]
+    return sacrebleu.corpus_bleu(hyps, streams, tokenize="13a").score
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_multi_reference_matches_sacrebleu(seed):
+    rng = np.random.default_rng(seed)
+    vocab = ["a", "b", "c", "d", "e", "f"]
+    refs = [[[vocab[i] for i in rng.integers(0, 6, rng.integers(2, 9))] for _ in range(rng.integers(1, 4))]
+            for _ in range(30)]
+    hyps = [noisy_copy(rng, r[rng.integers(len(r))], vocab) for r in refs]
+    ours = corpus_bleu(hyps, refs)
+    theirs = sacre_multi([" ".join(h) for h in hyps], [[" ".join(x) for x in r] for r in refs])
+    assert ours == pytest.approx(theirs, abs=1e-9)
+    single = corpus_bleu(hyps, [r[0] for r in refs])
+    assert ours >= single - 1e-9  # more references can only match more
+
+
+def test_closest_reference_length_ties_take_the_shorter():
+    hyp = [list("abcde")]
+    refs = [[list("abcdef"), list("abcd")]]  # both at distance 1: the shorter (4) is used → no penalty
+    assert corpus_bleu(hyp, refs) == pytest.approx(sacre_multi(["a b c d e"], [["a b c d e f", "a b c d"]]))
+
+
+def test_13a_tokenizer_equals_sacrebleu_on_the_corpus():
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    from rnn_course import translation as tr
+
+    theirs = Tokenizer13a()
+    lines = [english for english, _, _ in tr.read_raw_pairs()]
+    lines += ["It's 3.5 km, isn't it?", "He said: \"no\" & left.", "1-2 (a) [b] {c} 5,000 x.y"]
+    for line in lines:
+        assert tr.tokenize_13a(line) == theirs(line).split(), line
+
+
+def test_bleu_equals_sacrebleu_13a_on_the_test_split():
+    """The score `rnn-course translate evaluate` reports: all references of each test source."""
+    from rnn_course import translation as tr
+
+    splits = tr.split_by_source(tr.load_pairs(max_len=12))
+    test = splits["test"]
+    assert sum(len(refs) > 1 for _, refs in test) > 100  # multi-reference sources really occur
+    hyps = tr.RetrievalTranslator(splits["train"]).translate([s for s, _ in test])
+    refs = tr.references_text(test)
+    ours = tr.bleu(hyps, refs)
+    assert ours == pytest.approx(sacre_multi(hyps, refs), abs=1e-9)
+    assert ours > tr.bleu(hyps, [r[:1] for r in refs])  # the extra references count

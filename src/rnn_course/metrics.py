@@ -142,7 +142,9 @@ def _corpus_pair(hypotheses, references):
 
 
 def corpus_bleu(hypotheses, references, max_order: int = 4) -> float:
-    """Corpus BLEU (Papineni et al. 2002) on 0–100, one reference per hypothesis.
+    """Corpus BLEU (Papineni et al. 2002) on 0–100. Each reference is a token list or a list of token
+    lists (several references: clipping by the largest count in any reference, reference length the
+    closest to the hypothesis, the shorter on a tie — as sacrebleu).
 
     Clipped n-gram matches and n-gram totals are summed over the whole corpus for n = 1…``max_order``;
     BLEU = BP · exp(mean log p_n) with brevity penalty BP = exp(1 − r/c) when the total hypothesis
@@ -156,9 +158,14 @@ def corpus_bleu(hypotheses, references, max_order: int = 4) -> float:
     correct, total = [0] * max_order, [0] * max_order
     hyp_len = ref_len = 0
     for hyp, ref in zip(hypotheses, references, strict=True):
-        hyp_len, ref_len = hyp_len + len(hyp), ref_len + len(ref)
+        refs = ref if ref and isinstance(ref[0], (list, tuple)) else [ref]  # one or several references
+        closest = min((len(r) for r in refs), key=lambda n: (abs(n - len(hyp)), n))  # as sacrebleu
+        hyp_len, ref_len = hyp_len + len(hyp), ref_len + closest
         for n in range(1, max_order + 1):
-            hyp_counts, ref_counts = _ngram_counts(hyp, n), _ngram_counts(ref, n)
+            hyp_counts, ref_counts = _ngram_counts(hyp, n), {}
+            for r in refs:  # clip by the largest count of each n-gram in any one reference
+                for gram, count in _ngram_counts(r, n).items():
+                    ref_counts[gram] = max(count, ref_counts.get(gram, 0))
             correct[n - 1] += sum(min(c, ref_counts.get(g, 0)) for g, c in hyp_counts.items())
             total[n - 1] += max(len(hyp) - n + 1, 0)
     if hyp_len == 0 or min(correct) == 0:

@@ -142,69 +142,125 @@ class AdditiveAttention(nn.Layer):
     def forward(self, query, projected_keys, values, mask):
         # query (batch, query), projected_keys (batch, S, attention), values (batch, S, key), mask (batch, S)
         scores = self.v(paddle.tanh(projected_keys + self.W_q(query).unsqueeze(1))).squeeze(-1)  # (batch, S)
-        scores = paddle.where(mask, scores, paddle.full_like(scores, float("-inf")))
-        # Paddle's CPU exp floors at ≈ 1e-29, so softmax leaves tiny weights on padding: zero them
-        weights = F.softmax(scores, axis=-1) * mask.astype(scores.dtype)  # (batch, S)
-        context = paddle.bmm(weights.unsqueeze(1), values).squeeze(1)  # (batch, key)
-        return context, weights
+        return masked_softmax_context(scores, values, mask)
+
+
+class ScaledDotAttention(nn.Layer):
+    """Scaled dot-product attention (the Transformer's form, one head): e_j = (W_q s)·h_j / √d,
+    α = softmax(e) over real positions, context = Σ_j α_j h_j."""
+
+    def __init__(self, query_size, key_size):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, key_size, bias_attr=False)
+        self.scale = 1.0 / float(np.sqrt(key_size))
+
+    def project_keys(self, keys):
+        return keys  # the keys are the encoder states themselves
+
+    def forward(self, query, keys, values, mask):
+        scores = paddle.bmm(keys, self.W_q(query).unsqueeze(-1)).squeeze(-1) * self.scale  # (batch, S)
+        return masked_softmax_context(scores, values, mask)
+
+
+def masked_softmax_context(scores, values, mask):
+    """Softmax of ``scores`` (batch, S) over positions where ``mask`` is true → (context, weights)."""
+    scores = paddle.where(mask, scores, paddle.full_like(scores, float("-inf")))
+    # Paddle's CPU exp floors at ≈ 1e-29, so softmax leaves tiny weights on padding: zero them
+    weights = F.softmax(scores, axis=-1) * mask.astype(scores.dtype)  # (batch, S)
+    context = paddle.bmm(weights.unsqueeze(1), values).squeeze(1)  # (batch, key)
+    return context, weights
+
+
+ATTENTION_KINDS = ("additive", "dot", "none")
+
+
+def _attention_kind(attention) -> str:
+    if attention is True:
+        return "additive"
+    if attention is False or attention is None:
+        return "none"
+    if attention not in ATTENTION_KINDS:
+        raise CourseError(f"attention must be one of {', '.join(ATTENTION_KINDS)}, got {attention!r}")
+    return attention
 
 
 class Seq2Seq(nn.Layer):
-    """GRU encoder–decoder, with or without additive attention.
+    """GRU encoder–decoder with additive attention, scaled dot-product attention, or none.
 
-    * Encoder: Embedding → GRU with ``sequence_length`` (outputs past each length are 0, the final
-      state is taken at the true last step).
-    * Decoder without attention: s_t = GRU(emb(y_{t-1}), s_{t-1}), s_0 = encoder's final h; logits = W s_t.
-    * Decoder with attention (Bahdanau 2015): c_t = Attention(s_{t-1}, h_1…h_S);
-      s_t = GRU([emb(y_{t-1}); c_t], s_{t-1}); logits = W [s_t; c_t; emb(y_{t-1})].
+    * Encoder: Embedding → GRU (bidirectional if asked) with ``sequence_length``: h_1 … h_S (outputs
+      past each length are 0) and the final state(s) h_S, taken at the true last step.
+    * Decoder start: s_0 = tanh(W_init h_S + b_init) (both directions' final states concatenated).
+    * Context c_t: with attention, Attention(s_{t-1}, h_1…h_S) (Bahdanau et al. 2015); without, the fixed
+      c = h_S at every step (Cho et al. 2014) — so both variants see the source at every step and in the
+      output layer, and differ only in how c_t is formed.
+    * s_t = GRU([emb(y_{t-1}); c_t], s_{t-1}); o_t = tanh(W_o [s_t; c_t; emb(y_{t-1})] + b_o) (size
+      ``hidden``: a small read-out layer keeps the large vocabulary matmul cheap);
+      logits = W_out o_t + b_out.
 
     ``forward(src, src_len, tgt_in) -> logits (batch, T, tgt_vocab)`` (teacher forcing).
     """
 
-    def __init__(self, src_vocab_size, tgt_vocab_size, embed_size=32, hidden_size=64, attention=True,
-                 pad_id=0, bos_id=2, eos_id=3, banned_ids=(0, 1, 2)):
+    def __init__(self, src_vocab_size, tgt_vocab_size, embed_size=32, hidden_size=64, attention="additive",
+                 bidirectional=False, dropout=0.0, pad_id=0, bos_id=2, eos_id=3, banned_ids=(0, 1, 2)):
         super().__init__()
+        self.dropout = nn.Dropout(dropout)  # on embeddings and the read-out input; inactive in eval mode
+        self.kind = _attention_kind(attention)
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.bidirectional = bool(bidirectional)
+        enc_size = hidden_size * (2 if bidirectional else 1)
         self.src_embedding = nn.Embedding(src_vocab_size, embed_size, padding_idx=pad_id)
         self.tgt_embedding = nn.Embedding(tgt_vocab_size, embed_size, padding_idx=pad_id)
-        self.encoder = nn.GRU(embed_size, hidden_size)
-        if attention:
-            self.attention = AdditiveAttention(hidden_size, hidden_size, hidden_size)
-            self.cell = nn.GRUCell(embed_size + hidden_size, hidden_size)
-            self.out = nn.Linear(2 * hidden_size + embed_size, tgt_vocab_size)
+        self.encoder = nn.GRU(embed_size, hidden_size, direction="bidirect" if bidirectional else "forward")
+        self.init_state = nn.Linear(enc_size, hidden_size)
+        if self.kind == "additive":
+            self.attention = AdditiveAttention(hidden_size, enc_size, hidden_size)
+        elif self.kind == "dot":
+            self.attention = ScaledDotAttention(hidden_size, enc_size)
         else:
             self.attention = None
-            self.decoder = nn.GRU(embed_size, hidden_size)
-            self.out = nn.Linear(hidden_size, tgt_vocab_size)
+        self.decoder = nn.GRU(embed_size + enc_size, hidden_size)
+        self.readout = nn.Linear(hidden_size + enc_size + embed_size, hidden_size)
+        self.out = nn.Linear(hidden_size, tgt_vocab_size)
         # tokens the decoder may never emit (<pad>, <unk>, <bos>): log-probability −inf when decoding
         banned = np.zeros(tgt_vocab_size, dtype=np.float32)
         banned[list(banned_ids)] = -np.inf
         self.register_buffer("banned", paddle.to_tensor(banned), persistable=False)
 
     def encode(self, src, src_len):
-        """→ (outputs (batch, S, hidden), final h (batch, hidden), projected keys or None, mask (batch, S))."""
-        outputs, h = self.encoder(self.src_embedding(src), sequence_length=src_len)  # (batch, S, hidden)
+        """→ (outputs (batch, S, enc), s_0 (batch, hidden), keys, mask (batch, S), final h (batch, enc))."""
+        outputs, h = self.encoder(self.dropout(self.src_embedding(src)), sequence_length=src_len)  # (B, S, enc)
+        final = paddle.concat([h[0], h[1]], axis=-1) if self.bidirectional else h[0]  # (batch, enc)
         mask = paddle.arange(src.shape[1]).unsqueeze(0) < src_len.unsqueeze(1)  # (batch, S) bool
         keys = self.attention.project_keys(outputs) if self.attention is not None else None
-        return outputs, h[0], keys, mask
+        s0 = paddle.tanh(self.init_state(final))  # (batch, hidden)
+        return outputs, s0, keys, mask, final
 
     def step(self, y_prev, state, memory):
         """One decoder step: y_prev (batch,) ids, state (batch, hidden) → (logits, new state, weights)."""
-        outputs, _, keys, mask = memory
-        emb = self.tgt_embedding(y_prev)  # (batch, embed)
+        outputs, _, keys, mask, final = memory
+        emb = self.dropout(self.tgt_embedding(y_prev))  # (batch, embed)
         if self.attention is None:
-            out, h = self.decoder(emb.unsqueeze(1), initial_states=state.unsqueeze(0))
-            return self.out(out[:, 0]), h[0], None
-        context, weights = self.attention(state, keys, outputs, mask)  # (batch, hidden), (batch, S)
-        state, _ = self.cell(paddle.concat([emb, context], axis=-1), state)  # (batch, hidden)
-        return self.out(paddle.concat([state, context, emb], axis=-1)), state, weights
+            context, weights = final, None  # Cho et al. 2014: the same summary at every step
+        else:
+            context, weights = self.attention(state, keys, outputs, mask)  # (batch, enc), (batch, S)
+        out, _ = self.decoder(paddle.concat([emb, context], axis=-1).unsqueeze(1),
+                              initial_states=state.unsqueeze(0))  # (batch, 1, hidden)
+        state = out[:, 0]  # (batch, hidden)
+        return self.output_logits(state, context, emb), state, weights
+
+    def output_logits(self, state, context, emb):
+        """logits = W_out tanh(W_o [s_t; c_t; emb(y_{t-1})] + b_o) + b_out (works on (B, ·) and (B, T, ·))."""
+        return self.out(paddle.tanh(self.readout(self.dropout(paddle.concat([state, context, emb], axis=-1)))))
 
     def teacher_forced(self, src, src_len, tgt_in):
         """→ (logits (batch, T, vocab), attention weights (batch, T, S) or None)."""
         memory = self.encode(src, src_len)
-        if self.attention is None:  # the whole target in one fused GRU call
-            outputs, _ = self.decoder(self.tgt_embedding(tgt_in), initial_states=memory[1].unsqueeze(0))
-            return self.out(outputs), None
+        if self.attention is None:  # the context does not depend on s_{t-1}: one fused GRU call
+            emb = self.dropout(self.tgt_embedding(tgt_in))  # (batch, T, embed)
+            context = memory[4].unsqueeze(1).expand([-1, tgt_in.shape[1], -1])  # (batch, T, enc)
+            states, _ = self.decoder(paddle.concat([emb, context], axis=-1),
+                                     initial_states=memory[1].unsqueeze(0))  # (batch, T, hidden)
+            return self.output_logits(states, context, emb), None
         state, logits, weights = memory[1], [], []
         for t in range(tgt_in.shape[1]):
             step_logits, state, alpha = self.step(tgt_in[:, t], state, memory)
@@ -253,31 +309,45 @@ def greedy_decode(model: Seq2Seq, src, src_len, max_len=12, return_attention=Fal
     return results
 
 
+def length_normalized(score: float, length: int, alpha: float) -> float:
+    """Beam-search ranking score: total log-probability / L^α, L = tokens emitted including <eos>."""
+    return score / max(length, 1) ** alpha
+
+
 @paddle.no_grad()
-def beam_search(model: Seq2Seq, src, src_len, beam_size=4, max_len=12):
+def beam_search(model: Seq2Seq, src, src_len, beam_size=4, max_len=12, alpha=0.0):
     """Beam search for one source (src (1, S)). Returns (ids without <eos>, total log-probability).
 
     At each step every live hypothesis is extended by every allowed token; the ``beam_size`` best
-    candidates are kept — those ending in <eos> move to the finished list, the rest stay live.
-    Hypotheses still live after ``max_len`` tokens finish as they are. Scores are sums of log-
-    probabilities (no length normalisation), so they never increase: the search stops as soon as
-    no live hypothesis can beat the best finished one. ``beam_size=1`` is exactly greedy decoding.
+    candidates (by total log-probability) are kept — those ending in <eos> move to the finished list,
+    the rest stay live. Hypotheses still live after ``max_len`` tokens finish as they are. The result
+    is the finished hypothesis with the best :func:`length_normalized` score (1/L^α).
+
+    With ``alpha=0`` (no normalisation) scores never increase, so the search stops as soon as no live
+    hypothesis can beat the best finished one; with ``alpha>0`` a longer hypothesis can still win, so
+    it stops once ``beam_size`` hypotheses have finished. ``beam_size=1`` is exactly greedy decoding.
     """
     if beam_size < 1:
         raise CourseError(f"beam_size must be at least 1, got {beam_size}")
+    if alpha < 0:
+        raise CourseError(f"alpha must be ≥ 0, got {alpha}")
     model.eval()
     src, src_len = _as_tensors(src, src_len)
     if src.shape[0] != 1:
         raise CourseError("beam_search decodes one source at a time (batch size 1)")
-    outputs, h, keys, mask = model.encode(src, src_len)
-    live = [([], 0.0)]  # (tokens, score)
-    state = h  # (live, hidden)
+    outputs, state, keys, mask, final = model.encode(src, src_len)  # state: (live, hidden)
+    live = [([], 0.0)]  # (tokens, total log-probability)
     finished = []
+
+    def rank(item):
+        tokens, score = item
+        return length_normalized(score, len(tokens) + 1, alpha)
+
     for _ in range(max_len):
         k = len(live)
         memory = (outputs.expand([k, *outputs.shape[1:]]), None,
                   keys.expand([k, *keys.shape[1:]]) if keys is not None else None,
-                  mask.expand([k, mask.shape[1]]))
+                  mask.expand([k, mask.shape[1]]), final.expand([k, final.shape[1]]))
         y_prev = paddle.to_tensor([toks[-1] if toks else model.bos_id for toks, _ in live], dtype="int64")
         logits, new_state, _ = model.step(y_prev, state, memory)
         scores = model.log_probs(logits).numpy().astype(np.float64) + np.array([s for _, s in live])[:, None]
@@ -297,12 +367,15 @@ def beam_search(model: Seq2Seq, src, src_len, beam_size=4, max_len=12):
         if not live:
             break
         state = paddle.gather(new_state, paddle.to_tensor(keep, dtype="int64"))
-        best_finished = max((s for _, s in finished), default=-np.inf)
-        if best_finished >= max(s for _, s in live):
+        if alpha == 0:
+            if max((s for _, s in finished), default=-np.inf) >= max(s for _, s in live):
+                break
+        elif len(finished) >= beam_size:
             break
     else:
-        finished.extend(live)  # reached max_len: live hypotheses end here
-    return max(finished, key=lambda pair: pair[1])
+        finished.extend((tokens, score) for tokens, score in live)  # reached max_len: they end here
+    best = max(finished, key=rank)
+    return best[0], best[1]
 
 
 @paddle.no_grad()
@@ -317,16 +390,17 @@ def sequence_log_prob(model: Seq2Seq, src, src_len, tokens, end_with_eos=True) -
     return float(sum(log_p[t, tok] for t, tok in enumerate(target)))
 
 
-def translate(model, pairs, src_vocab, tgt_vocab, batch_size=256, max_len=12, beam_size=1):
-    """Decode every source of ``pairs``; returns predicted token lists (strings of the target vocab)."""
+def translate(model, pairs, src_vocab, tgt_vocab, batch_size=256, max_len=12, beam_size=1, alpha=0.0):
+    """Decode every source of ``pairs`` (items whose first element is the source token list); returns
+    predicted token lists (strings of the target vocab)."""
     predictions = []
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
         if beam_size == 1:
-            src, src_len = pad_batch([src_vocab.encode(s) for s, _ in chunk])
+            src, src_len = pad_batch([src_vocab.encode(item[0]) for item in chunk])
             predictions += greedy_decode(model, src, src_len, max_len=max_len)
         else:
-            for s, _ in chunk:
-                ids = src_vocab.encode(s)
-                predictions.append(beam_search(model, [ids], [len(ids)], beam_size, max_len)[0])
+            for item in chunk:
+                ids = src_vocab.encode(item[0])
+                predictions.append(beam_search(model, [ids], [len(ids)], beam_size, max_len, alpha)[0])
     return [tgt_vocab.decode(p) for p in predictions]

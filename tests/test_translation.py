@@ -1,0 +1,112 @@
+"""Tatoeba Chinese→English: loading, normalisation, tokenisation, the split by source, vocabularies,
+the retrieval baseline, saving/loading a model, and the shipped model's recorded metrics."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rnn_course import translation as tr
+from rnn_course.errors import CourseError
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return tr.load_pairs(max_len=12)
+
+
+@pytest.fixture(scope="module")
+def splits(pairs):
+    return tr.split_by_source(pairs)
+
+
+def test_shipped_file_is_complete_with_attribution():
+    rows = tr.read_raw_pairs()
+    assert len(rows) == 29155
+    assert all(a.startswith("CC-BY 2.0 (France) Attribution: tatoeba.org #") for _, _, a in rows)
+
+
+def test_normalisation_and_tokenisers():
+    assert tr.tokenize_chinese("你好，世界！ＡＢ１") == list("你好,世界!AB1")
+    assert tr.tokenize_chinese("我 昨天。") == ["我", "昨", "天", "。"]
+    assert tr.tokenize_english("I don’t know, Tom's 3.5 km.") == ["I", "don't", "know", ",", "Tom's", "3.5", "km", "."]
+    for sentence in ["I saw him in Beijing yesterday.", "Don't worry, be happy!", "Is it $5 (or 6)?"]:
+        assert tr.detokenize_english(tr.tokenize_english(sentence)) == sentence
+
+
+def test_length_filter(pairs):
+    assert 20000 < len(pairs) < 29155
+    assert max(max(len(s), len(t)) for s, t in pairs) == 12
+
+
+def test_split_by_source_is_disjoint_fixed_and_keeps_all_references(pairs, splits, monkeypatch):
+    sources = {name: {"".join(s) for s, _ in items} for name, items in splits.items()}
+    assert not (sources["train"] & sources["valid"] or sources["train"] & sources["test"]
+                or sources["valid"] & sources["test"])
+    groups = tr.group_by_source(pairs)
+    assert sum(len(v) for v in sources.values()) == len(groups)
+    for src, refs in splits["test"]:
+        assert refs == groups["".join(src)]
+    assert sum(len(v) for _, v in splits["train"]) == len(tr.training_pairs(splits["train"]))
+    monkeypatch.setenv("RNN_COURSE_SEED_OFFSET", "2")  # the split defines the test set: never shifted
+    assert tr.split_by_source(pairs) == splits
+    assert 0.09 < len(splits["test"]) / len(groups) < 0.11
+    with pytest.raises(CourseError):
+        tr.split_by_source(pairs, fractions=(0.5, 0.5, 0.5))
+
+
+def test_vocabularies(splits):
+    src_vocab, tgt_vocab = tr.build_vocabs(splits["train"])
+    assert src_vocab.itos[:4] == tgt_vocab.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"]
+    assert src_vocab.unknown_rate(s for s, _ in splits["test"]) < 0.02
+    assert tgt_vocab.unknown_rate(r for _, refs in splits["test"] for r in refs) < 0.06
+    with pytest.raises(CourseError):
+        tr.vocab_from_list(["<pad>", "<unk>", "x"])
+
+
+def test_retrieval_returns_the_training_english_for_a_training_source(splits):
+    train = splits["train"][:300]
+    retrieval = tr.RetrievalTranslator(train)
+    picked = retrieval.nearest(["".join(s) for s, _ in train[:50]])
+    for i, j in enumerate(picked):  # the same source, or one with identical character n-grams
+        assert sorted(train[j][0]) == sorted(train[i][0])
+    assert retrieval.translate([train[3][0]])[0] == tr.detokenize_english(train[3][1][0])
+    with pytest.raises(CourseError):
+        tr.RetrievalTranslator([])
+
+
+def test_save_load_round_trip_and_errors(tmp_path, splits):
+    import rnn_course
+
+    rnn_course.setup(0, font=False)
+    src_vocab, tgt_vocab = tr.build_vocabs(splits["train"][:200], min_freq=1)
+    config = {**tr.DEFAULT_CONFIG, "embed_size": 8, "hidden_size": 8}
+    model = tr.make_model(len(src_vocab), len(tgt_vocab), config)
+    model.eval()
+    tr.save_model(tmp_path / "m", model, src_vocab, tgt_vocab, config, {"x": 1})
+    loaded, sv, tv, cfg, metrics = tr.load_model(tmp_path / "m")
+    assert sv.itos == src_vocab.itos and tv.itos == tgt_vocab.itos and cfg == config and metrics == {"x": 1}
+    for name, value in model.state_dict().items():  # float16 storage: within half-precision rounding
+        np.testing.assert_allclose(loaded.state_dict()[name].numpy(), value.numpy(), rtol=1e-3, atol=1e-4)
+    with np.load(tmp_path / "m" / tr.WEIGHTS, allow_pickle=False) as data:
+        assert all(data[k].dtype == np.float16 for k in data.files)
+    (tmp_path / "m" / tr.WEIGHTS).write_bytes(b"not a zip file")
+    with pytest.raises(CourseError, match="corrupt"):
+        tr.load_model(tmp_path / "m")
+    with pytest.raises(CourseError, match="missing"):
+        tr.load_model(tmp_path / "nothing")
+    tr.save_model(tmp_path / "m2", model, src_vocab, tgt_vocab, {**config, "hidden_size": 16})
+    with pytest.raises(CourseError, match="do not fit"):
+        tr.load_model(tmp_path / "m2")
+
+
+def test_training_reduces_the_loss(splits):
+    import rnn_course
+
+    rnn_course.setup(0, font=False)
+    small = {name: items[:64] for name, items in splits.items()}
+    src_vocab, tgt_vocab = tr.build_vocabs(small["train"], min_freq=1)
+    model = tr.make_model(len(src_vocab), len(tgt_vocab), {"embed_size": 16, "hidden_size": 16, "dropout": 0.0})
+    history = tr.train_model(model, small, src_vocab, tgt_vocab, epochs=8, batch_size=16, learning_rate=1e-2)
+    losses = history.column("train_loss")
+    assert losses[-1] < losses[0] - 1.0
