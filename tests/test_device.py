@@ -77,3 +77,21 @@ def test_this_machine_really_runs_on_the_cpu_by_default(monkeypatch):
     rnn_course.setup(0, font=False)
     assert paddle.device.get_device() == "cpu"
     assert runtime.gpu_count() >= 0
+
+
+def test_cli_device_option(monkeypatch, capsys):
+    """`--device` reaches setup() through $RNN_COURSE_DEVICE for the command only; a missing GPU is one line."""
+    import os
+
+    from rnn_course.cli import main
+
+    monkeypatch.delenv(runtime.DEVICE_ENV, raising=False)
+    monkeypatch.setattr(runtime, "gpu_count", lambda: 0)
+    assert main(["sentiment", "predict", "--device", "gpu", "很好"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no GPU" in err and "Traceback" not in err
+    assert main(["generate", "--device", "cpu", "--n", "1", "--max-chars", "3", "--label", "pos"]) == 0
+    assert capsys.readouterr().out.startswith("[pos]")
+    assert main(["generate", "--device", "quantum", "--n", "1"]) == 2
+    assert "cpu, gpu, auto" in capsys.readouterr().err
+    assert runtime.DEVICE_ENV not in os.environ  # restored after the command

@@ -15,10 +15,11 @@ import importlib
 import sys
 
 import rnn_course  # noqa: F401  (quiet Paddle import first)
+from rnn_course.cli.device import device_from
 from rnn_course.errors import CourseError
 
 # Command groups, in the order `rnn-course --help` lists them (each is rnn_course.cli.<name>).
-COMMAND_GROUPS = ["tour", "classroom", "generate", "sentiment"]
+COMMAND_GROUPS = ["tour", "classroom", "generate", "sentiment", "doctor"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +35,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with device_from(args):  # --device of the training/predict commands
+            return int(args.func(args) or 0)
     except CourseError as err:
         print(f"rnn-course: error: {err}", file=sys.stderr)
         return 2

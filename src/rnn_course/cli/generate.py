@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 import rnn_course
+from rnn_course.cli.device import add_device_option
 from rnn_course.errors import CourseError
 from rnn_course.generate import check_temperature, check_top_k, generate_texts
 from rnn_course.language_model import load_language_model, train_and_save
@@ -26,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--max-chars", type=int, default=120, help="maximum new characters per sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    add_device_option(p)
     p.set_defaults(func=run_generate)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     t = actions.add_parser("train", help="train a language model on the review corpus and save it")
@@ -39,6 +41,7 @@ def register(sub) -> None:
     t.add_argument("--clip", type=float, default=1.0)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--init", default=None, help="continue training a saved model (same vocabulary and size)")
+    add_device_option(t)
     t.set_defaults(func=run_train)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import paddle
 
 import rnn_course
+from rnn_course.cli.device import add_device_option
 from rnn_course.data import pad_batch, read_labelled_tsv
 from rnn_course.errors import CourseError
 from rnn_course.sentiment import (
@@ -58,17 +59,20 @@ def register(sub) -> None:
     t.add_argument("--out", default="sentiment-model", help="model directory to write (default ./sentiment-model)")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run in the same --out")
     t.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    add_device_option(t)
     t.set_defaults(func=run_train)
 
     e = commands.add_parser("evaluate", help="accuracy, precision, recall, F1 of a model directory")
     e.add_argument("--model", help="model directory (default: the checkpoint shipped with the course)")
     e.add_argument("--data", help="score every line of this 'label<TAB>text' file instead of the test split")
     e.add_argument("--baseline", action="store_true", help="also fit the TF-IDF char 1-3-gram baseline")
+    add_device_option(e)
     e.set_defaults(func=run_evaluate)
 
     p = commands.add_parser("predict", help="classify texts given as arguments or as lines on stdin")
     p.add_argument("--model", help="model directory (default: the checkpoint shipped with the course)")
     p.add_argument("texts", nargs="*", metavar="TEXT")
+    add_device_option(p)
     p.set_defaults(func=run_predict)
 
     x = commands.add_parser("export", help="paddle.jit.save a model for paddle.inference deployment")
