@@ -443,8 +443,9 @@ def draw_lstm_cell():
                 r"$(\cdot) = x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}$",
                 r"$c_t = f_t\odot c_{t-1} + i_t\odot g_t$",
                 r"$h_t = o_t\odot\tanh(c_t)$"]
-    for k, f in enumerate(formulas):
-        text(ax, lx, 2.75 - k * 0.45, f, size=SMALL + 1, ha="left")
+    for f, y in zip(formulas, (2.85, 2.45, 1.7, 1.3), strict=True):
+        text(ax, lx, y, f, size=SMALL + 1, ha="left")
+    text(ax, lx, 2.15, "（每个门用 4 块权重中自己的那一块）", size=SMALL, ha="left", colour=GREY)
     inline(ax, lx, 0.9, [r"$\sigma$", " = sigmoid；", r"$\odot$", " = 逐元素相乘"], size=SMALL + 1, ha="left")
     return fig
 
@@ -664,14 +665,14 @@ def draw_char_lm_teacher_forcing():
 
 def draw_forecast_windows():
     """Sliding windows (input window → next value) and recursive multi-step forecasting."""
-    fig, ax = canvas(11.4, 6.6)
-    s = 0.62  # one time step
+    fig, ax = canvas(11.8, 6.6)
+    s = 0.66  # one time step
     x0 = 1.6
 
     def cell(i, y, label, kind):
         colour = {"real": STATE["x"], "target": STATE["y"], "pred": STATE["pred"], "plain": GREY}[kind]
         fill = "white" if kind == "plain" else None
-        box(ax, x0 + i * s, y, s - 0.08, 0.38, label, colour, fill=fill, size=SMALL, radius=0.04)
+        box(ax, x0 + i * s, y, s - 0.16, 0.38, label, colour, fill=fill, size=SMALL, radius=0.04)
 
     # sliding windows
     text(ax, 5.6, 6.3, "滑动窗口（sliding window）：用过去 w 个值预测下一个值（图中 w = 4）", size=SIZE + 1,
@@ -685,7 +686,7 @@ def draw_forecast_windows():
         text(ax, 0.7, y, f"样本 {n + 1}", size=SMALL + 1)
         for i in range(n, n + 4):
             cell(i, y, rf"$x_{{{i + 1}}}$", "real")
-        arrow(ax, (x0 + (n + 3) * s + 0.28, y), (x0 + (n + 4) * s - 0.28, y), lw=1.2)
+        arrow(ax, (x0 + (n + 3) * s + 0.25, y), (x0 + (n + 4) * s - 0.25, y), lw=1.2)
         cell(n + 4, y, rf"$x_{{{n + 5}}}$", "target")
     text(ax, x0 + 8.2 * s, 4.4, "输入窗口 → 目标；窗口每次右移一步。", size=SMALL + 1, ha="left")
     text(ax, x0 + 8.2 * s, 4.1, "按目标的位置切分训练 / 验证 / 测试（不打乱）", size=SMALL + 1, ha="left")
@@ -709,7 +710,7 @@ def draw_forecast_windows():
                 cell(i, y, rf"$x_{{{i + 1}}}$", "real")
             else:
                 cell(i, y, rf"$\hat x_{{{i + 1}}}$", "pred")
-        arrow(ax, (x0 + (7 + n) * s + 0.28, y), (x0 + (8 + n) * s - 0.28, y), lw=1.2)
+        arrow(ax, (x0 + (7 + n) * s + 0.25, y), (x0 + (8 + n) * s - 0.25, y), lw=1.2)
         cell(8 + n, y, rf"$\hat x_{{{9 + n}}}$", "pred")
         if n < 2:  # the prediction moves down into the next window
             arrow(ax, (x0 + (8 + n) * s, y - 0.19), (x0 + (8 + n) * s, y - 0.55 + 0.19), STATE["pred"], lw=1.2)
