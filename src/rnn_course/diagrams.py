@@ -572,7 +572,7 @@ def draw_gru_cell():
                            "（飞桨约定：z 大 = 保留旧状态）"], size=SIZE)
     legend_row(ax, 0.45, 0.45, [("box", GATE["r"], [(r"$r_t$", GATE["r"]), " 重置门（reset）"]),
                                 ("box", GATE["z"], [(r"$z_t$", GATE["z"]), " 更新门（update）"]),
-                                ("box", GATE["g"], [(r"$\tilde h_t$", GATE["g"]), " 候选隐状态"])],
+                                ("box", GATE["g"], [(r"$\tilde h_t$", GATE["g"]), " 候选状态（candidate）"])],
                size=SMALL + 1, gap=0.25)
     text(ax, 4.1, 0.1, "飞桨 weight_ih / weight_hh 的块顺序：r, z, c（c 即候选）", size=SMALL, colour=GREY)
 
