@@ -110,3 +110,74 @@ def test_training_reduces_the_loss(splits):
     history = tr.train_model(model, small, src_vocab, tgt_vocab, epochs=8, batch_size=16, learning_rate=1e-2)
     losses = history.column("train_loss")
     assert losses[-1] < losses[0] - 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# rnn-course translate
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory, splits):
+    import rnn_course
+
+    rnn_course.setup(0, font=False)
+    src_vocab, tgt_vocab = tr.build_vocabs(splits["train"])
+    config = {**tr.DEFAULT_CONFIG, "embed_size": 8, "hidden_size": 8}
+    model = tr.make_model(len(src_vocab), len(tgt_vocab), config)
+    model.eval()
+    return tr.save_model(tmp_path_factory.mktemp("tiny") / "model", model, src_vocab, tgt_vocab, config,
+                         {"beam_alpha": 0.5})
+
+
+def run_cli(capsys, *argv):
+    from rnn_course.cli import main
+
+    code = main(["translate", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_translates_arguments_and_stdin(capsys, monkeypatch, tiny_model_dir):
+    import io
+
+    code, out, err = run_cli(capsys, "我昨天在北京见了他。", "你好", "--model", str(tiny_model_dir), "--beam", "2")
+    assert code == 0 and err == "" and len(out.splitlines()) == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO("谢谢。\n\n再见！\n"))
+    code, out, err = run_cli(capsys, "--model", str(tiny_model_dir))
+    assert code == 0 and out.split("\n")[1] == "" and len(out.splitlines()) == 3
+
+
+def test_cli_evaluate_writes_a_tsv_that_recomputes_the_bleu(capsys, tmp_path, tiny_model_dir, splits):
+    import sacrebleu
+
+    out_file = tmp_path / "test.tsv"
+    code, out, err = run_cli(capsys, "evaluate", "--model", str(tiny_model_dir), "--out", str(out_file))
+    assert code == 0 and err == ""
+    model_line = next(line for line in out.splitlines() if "model" in line and "BLEU" in line)
+    retrieval_line = next(line for line in out.splitlines() if "retrieval" in line and "BLEU" in line)
+    rows = [line.split("\t") for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(splits["test"]) and all(len(r) >= 3 for r in rows)
+    assert [r[0] for r in rows] == ["".join(s) for s, _ in splits["test"]]
+    hyps, refs = [r[1] for r in rows], [r[2:] for r in rows]
+    most = max(len(r) for r in refs)
+    score = sacrebleu.corpus_bleu(hyps, [[r[i] if i < len(r) else None for r in refs] for i in range(most)],
+                                  tokenize="13a").score
+    assert f"{score:.2f}" in model_line
+    assert f"{tr.bleu(tr.RetrievalTranslator(splits['train']).translate([r[0] for r in rows]), refs):.2f}" \
+        in retrieval_line
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--beam", "0", "你好"], "--beam"),
+    (["--alpha", "-1", "你好"], "--alpha"),
+    (["   "], "empty"),
+    (["--model", "/nonexistent/model", "你好"], "no translation model"),
+    (["evaluate", "extra"], "takes no sentences"),
+    (["evaluate", "--out", "/nonexistent/dir/x.tsv"], "--out"),
+    (["train"], "--out"),
+    (["train", "--out", "x", "--epochs", "0"], "--epochs"),
+    (["--epochs", "3", "你好"], "does not apply"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("rnn-course: error:") and message in err

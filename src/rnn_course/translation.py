@@ -233,7 +233,7 @@ def length_histogram(pairs) -> dict:
 # --------------------------------------------------------------------------------------------
 DEFAULT_CONFIG = {"max_len": 12, "min_freq": 2, "embed_size": 128, "hidden_size": 160, "attention": "additive",
                   "bidirectional": True, "dropout": 0.2, "split_seed": 0}
-DEFAULT_TRAINING = {"epochs": 12, "batch_size": 64, "learning_rate": 2e-3, "clip_norm": 1.0, "seed": 0}
+DEFAULT_TRAINING = {"epochs": 10, "batch_size": 64, "learning_rate": 2e-3, "clip_norm": 1.0, "seed": 0}
 DECODE_MAX_LEN = 14  # targets have at most 12 words; allow a little more before cutting off
 
 
@@ -333,18 +333,28 @@ def evaluate_bleu(model, items, src_vocab, tgt_vocab, beam_size=1, alpha=0.0) ->
 
 
 def train_model(model, splits, src_vocab, tgt_vocab, *, epochs=12, batch_size=64, learning_rate=2e-3,
-                clip_norm=1.0, seed=0, checkpoint_dir=None, max_steps=None, verbose=False):
+                clip_norm=1.0, seed=0, checkpoint_dir=None, max_steps=None, snapshot_dir=None, verbose=False):
     """Teacher-forced training with the masked loss; the epoch with the lowest validation loss is kept.
-    ``checkpoint_dir``: resume an interrupted run exactly."""
+    ``checkpoint_dir``: resume an interrupted run exactly. ``snapshot_dir``: also keep every epoch's
+    weights there (``epoch_<k>.npz``), to compare models at equal budgets afterwards."""
     from rnn_course import seq2seq, train
 
     batches = seq2seq.PairBatches(training_pairs(splits["train"]), src_vocab, tgt_vocab, batch_size=batch_size,
                                   shuffle=True, seed=seed)
     valid = seq2seq.PairBatches(training_pairs(splits["valid"]), src_vocab, tgt_vocab, batch_size=256)
     optimizer = train.make_optimizer(model, "adam", learning_rate, clip_norm=clip_norm)
+    def evaluate(m, data):
+        loss = train.evaluate_loss(m, data, seq2seq.masked_cross_entropy)
+        if snapshot_dir is not None:
+            epoch = len(list(Path(snapshot_dir).glob("epoch_*.npz"))) + 1
+            np.savez(Path(snapshot_dir) / f"epoch_{epoch}.npz", **{k: v.numpy() for k, v in m.state_dict().items()})
+        return {"valid_loss": loss}
+
+    if snapshot_dir is not None:
+        Path(snapshot_dir).mkdir(parents=True, exist_ok=True)
     return train.fit(model, batches, optimizer=optimizer, loss_fn=seq2seq.masked_cross_entropy, epochs=epochs,
-                     valid_data=valid, checkpoint_dir=checkpoint_dir, resume=checkpoint_dir is not None,
-                     max_steps=max_steps, verbose=verbose)
+                     valid_data=valid, evaluate_fn=evaluate, checkpoint_dir=checkpoint_dir,
+                     resume=checkpoint_dir is not None, max_steps=max_steps, verbose=verbose)
 
 
 def choose_alpha(model, items, src_vocab, tgt_vocab, beam_size=4, grid=(0.0, 0.5, 1.0, 1.5)) -> tuple:
@@ -354,8 +364,8 @@ def choose_alpha(model, items, src_vocab, tgt_vocab, beam_size=4, grid=(0.0, 0.5
     return best, scores
 
 
-def train_and_save(out_dir, *, config=None, training=None, checkpoint_dir=None, alpha_items=500,
-                   verbose=True) -> dict:
+def train_and_save(out_dir, *, config=None, training=None, checkpoint_dir=None, snapshot_dir=None,
+                   alpha_items=500, verbose=True) -> dict:
     """The recipe behind the shipped model: train, save (float16), reload the saved weights and record
     validation/test BLEU (greedy and beam 4 with α chosen on validation) and the retrieval baseline."""
     import rnn_course
@@ -367,6 +377,7 @@ def train_and_save(out_dir, *, config=None, training=None, checkpoint_dir=None, 
     model = make_model(len(src_vocab), len(tgt_vocab), config)
     wall, cpu = time.perf_counter(), time.process_time()
     history = train_model(model, splits, src_vocab, tgt_vocab, checkpoint_dir=checkpoint_dir, verbose=verbose,
+                          snapshot_dir=snapshot_dir,
                           **{k: training[k] for k in ("epochs", "batch_size", "learning_rate", "clip_norm", "seed")})
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     save_model(out_dir, model, src_vocab, tgt_vocab, config)

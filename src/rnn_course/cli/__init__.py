@@ -5,13 +5,14 @@ One module per command group (``tour``, ``sentiment``, ``generate``, ``classroom
 To add a command group, write ``cli/<group>.py`` with ``register(sub)`` and add its name to
 ``COMMAND_GROUPS`` below — a one-line change. :func:`main` turns a
 :class:`~rnn_course.errors.CourseError` (bad input) into one line on stderr and exit code 2, never a
-traceback, and Ctrl-C into exit code 130.
+traceback, Ctrl-C into exit code 130, and a closed output pipe (``| head``) into a quiet exit.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 import rnn_course  # noqa: F401  (quiet Paddle import first)
@@ -19,7 +20,7 @@ from rnn_course.cli.device import device_from
 from rnn_course.errors import CourseError
 
 # Command groups, in the order `rnn-course --help` lists them (each is rnn_course.cli.<name>).
-COMMAND_GROUPS = ["tour", "classroom", "generate", "sentiment", "doctor"]
+COMMAND_GROUPS = ["tour", "classroom", "generate", "sentiment", "translate", "doctor", "models"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,3 +44,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("rnn-course: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rnn-course … | head -1` closed the pipe: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
