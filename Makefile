@@ -43,10 +43,10 @@ clean:
 
 .PHONY: slides site teach-install
 
-slides: install          ## reveal.js slides of every chapter → build/slides/ (viewing loads reveal.js from a CDN)
+slides: install          ## reveal.js slides of every chapter → build/slides/ (offline: reveal.js, MathJax, font copied in)
 	$(BIN)/rnn-course slides --out build/slides
 
-site: install            ## static course website from the stored outputs → build/site/index.html (offline build)
+site: install            ## static course website from the stored outputs → build/site/index.html (offline build and viewing)
 	$(BIN)/rnn-course site --out build/site
 
 teach-install: install   ## add the teacher tools: jupyterlab-rise (present offline in `make lab`), Sphinx

@@ -6,6 +6,7 @@ Notebooks are rendered from their stored outputs: nothing is executed and nothin
 """
 
 import os
+from pathlib import Path
 
 project = "循环神经网络实战课"
 author = "rnn-course contributors"
@@ -31,9 +32,20 @@ html_theme_options = {
 }
 html_last_updated_fmt = None
 
-# Formulas are rendered in the browser by MathJax, which Sphinx loads from a CDN when a page is
-# opened. Offline the pages stay readable, but formulas show as LaTeX source. To render offline,
-# point RNN_COURSE_MATHJAX at a local MathJax 3 build, e.g. "file:///opt/mathjax/es5/tex-chtml.js"
-# (an unpacked `npm pack mathjax@3`), before `make site`.
+# Offline: `rnn_course.classroom.site.build_site` copies MathJax 3.2.2 (from the pip package
+# django-static-mathjax) and the Chinese web font (Noto Sans SC, from pylopdf-fonts-zh-cn) into
+# `_offline_static/` of the staging folder; Sphinx copies that into the site's `_static/`, and every
+# page refers to it by a relative URL (the site works from a USB stick, file:// or a web server).
+# Sphinx 9 would otherwise load MathJax 4 from a CDN. RNN_COURSE_MATHJAX still overrides the script
+# (a URL, or a path relative to _static). Formulas use MathJax 3's CHTML output and its woff fonts.
+_offline = Path(__file__).resolve().parent / "_offline_static"
+if _offline.is_dir():
+    html_static_path = ["_offline_static"]
+    html_css_files = ["fonts/cjk-font.css", "fonts/site-fonts.css"]
 if os.environ.get("RNN_COURSE_MATHJAX"):
     mathjax_path = os.environ["RNN_COURSE_MATHJAX"]
+elif (_offline / "mathjax" / "tex-chtml-full.js").is_file():
+    mathjax_path = "mathjax/tex-chtml-full.js"   # relative: Sphinx resolves it against _static/ per page
+    # A MathJax 3 configuration (myst adds its processHtmlClass here): Sphinx 9 writes it as
+    # `window.MathJax = {...}`, which MathJax 3 reads; mathjax4_config stays unset.
+    mathjax3_config = {"options": {}}

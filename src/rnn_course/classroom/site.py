@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from rnn_course.classroom.notebooks import CHAPTER_GLOB, chapter_notebooks, read_notebook
-from rnn_course.classroom.slides import run_tool
+from rnn_course.classroom.offline import copy_site_assets
+from rnn_course.classroom.slides import copy_figures, run_tool
 from rnn_course.errors import CourseError
 
 
@@ -18,7 +20,8 @@ def build_site(out_dir="build/site", conf_dir="docs/site", chapter_paths=None, e
 
     A staging folder gets ``conf_dir``'s files, the chapters (``chapters/``), the student editions
     of the exercises (``exercises/``) and ``extra_docs``; ``index.md`` picks them up with glob
-    toctrees. Nothing is executed (``nb_execution_mode = "off"``) and nothing is downloaded.
+    toctrees. Nothing is executed (``nb_execution_mode = "off"``) and nothing is downloaded;
+    the pages load MathJax and a Chinese web font from ``_static/`` (relative URLs), never a CDN.
     Returns the path of ``index.html``.
     """
     conf_dir = Path(conf_dir)
@@ -38,6 +41,9 @@ def build_site(out_dir="build/site", conf_dir="docs/site", chapter_paths=None, e
             for path in map(Path, paths):
                 read_notebook(path)  # a clear error for a missing or broken notebook
                 shutil.copy2(path, stage / sub / path.name)
+            copy_figures(paths, stage / sub)  # markdown refers to figures/<name>.svg
+        # offline: MathJax and the Chinese web font become the site's _static/ files (see conf.py)
+        copy_site_assets(stage / "_offline_static", mathjax=not os.environ.get("RNN_COURSE_MATHJAX"))
         for doc in map(Path, extra_docs):
             if doc.is_file():
                 shutil.copy2(doc, stage / doc.name)

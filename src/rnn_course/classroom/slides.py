@@ -2,12 +2,13 @@
 
 :func:`annotate_slides` sets ``metadata.slideshow.slide_type`` on every cell (headings start slides),
 so ``jupyter nbconvert --to slides`` and ``jupyterlab-rise`` present a chapter well; :func:`build_slides`
-writes reveal.js HTML.
+writes reveal.js HTML that works offline.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,13 +63,46 @@ def annotate_file(path) -> bool:
     return True
 
 
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SLIDE_TEMPLATE = "rnn_reveal"      # templates/rnn_reveal: nbconvert's reveal template, fully offline
+ASSETS = "assets"                  # next to the decks: reveal.js/, mathjax/, fonts/
+FIGURES = "figures"                # chapters/figures/*.svg, referenced from markdown as figures/<name>.svg
+
+
+def copy_slide_assets(out_dir) -> Path:
+    """reveal.js, MathJax and the Chinese web font into ``out_dir/assets`` (once; later builds reuse)."""
+    from rnn_course.classroom import offline
+
+    assets = Path(out_dir) / ASSETS
+    offline.copy_reveal(assets / "reveal.js")
+    offline.copy_mathjax(assets / "mathjax")
+    offline.copy_cjk_font(assets / "fonts")
+    return assets
+
+
+def copy_figures(chapter_paths, out_dir) -> list:
+    """Each chapter folder's ``figures/`` next to the output (markdown refers to ``figures/<name>``)."""
+    copied = []
+    for folder in {Path(p).resolve().parent / FIGURES for p in chapter_paths}:
+        if folder.is_dir():
+            for figure in sorted(folder.iterdir()):
+                if figure.is_file():
+                    target = Path(out_dir) / FIGURES / figure.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(figure, target)
+                    copied.append(target)
+    return copied
+
+
 def build_slides(chapter_paths, out_dir="build/slides") -> list:
     """reveal.js HTML for each notebook via ``jupyter nbconvert --to slides``; returns the paths.
 
     Notebooks are annotated in a temporary copy first (the originals are not modified), so the
-    slides are right even for a chapter that carries no slide metadata yet. The HTML loads
-    reveal.js, RequireJS and MathJax from a CDN when it is opened: presenting offline works through
-    ``jupyterlab-rise`` instead (``pip install -e ".[teach]"``).
+    slides are right even for a chapter that carries no slide metadata yet. The decks work offline:
+    reveal.js 5, MathJax 3 and a Chinese web font are copied from pip packages into
+    ``out_dir/assets/`` (see :mod:`rnn_course.classroom.offline`), the chapter figures into
+    ``out_dir/figures/``, and every URL is relative — the folder works from a USB stick, over
+    ``file://`` or from any web server; ``deck.html#/3`` opens slide 3.
     """
 
     paths = [Path(p) for p in chapter_paths]
@@ -76,6 +110,8 @@ def build_slides(chapter_paths, out_dir="build/slides") -> list:
         raise CourseError("no chapter notebooks to build slides from")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    copy_slide_assets(out_dir)
+    copy_figures(paths, out_dir)
     with tempfile.TemporaryDirectory(prefix="rnn-slides-") as tmp:
         copies = []
         for path in paths:
@@ -83,6 +119,9 @@ def build_slides(chapter_paths, out_dir="build/slides") -> list:
             nbformat.write(annotate_slides(read_notebook(path)), copy_path)
             copies.append(str(copy_path))
         cmd = [sys.executable, "-m", "nbconvert", "--to", "slides", "--output-dir", str(out_dir.resolve()),
+               "--template", SLIDE_TEMPLATE, f"--TemplateExporter.extra_template_basedirs={TEMPLATES}",
+               f"--SlidesExporter.reveal_url_prefix={ASSETS}/reveal.js",
+               "--SlidesExporter.reveal_theme=white",  # its fonts ship with reveal.js (others import web fonts)
                "--SlidesExporter.reveal_scroll=True", "--log-level=ERROR", *copies]
         run_tool(cmd, "jupyter nbconvert --to slides")
     return [out_dir / f"{p.stem}.slides.html" for p in paths]
