@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnn_course.classroom.grading import grade_cells, total_score
+from rnn_course.classroom.grading import (
+    feedback_markdown,
+    grade_cells,
+    report_lines,
+    write_feedback,
+    written_tasks,
+)
 from rnn_course.classroom.notebooks import CHAPTER_GLOB, chapter_notebooks, read_notebook
 from rnn_course.classroom.runtimes import course_table
 from rnn_course.classroom.site import build_site
 from rnn_course.classroom.slides import annotate_file, build_slides
-from rnn_course.classroom.student import stale_student_editions, write_student_editions
+from rnn_course.classroom.student import (
+    edited_student_editions,
+    stale_student_editions,
+    write_student_editions,
+)
 from rnn_course.errors import CourseError
 
 
@@ -19,6 +29,8 @@ def register(sub) -> None:
     p.add_argument("--source", default="chapters/exercises", help="instructor notebooks (default: %(default)s)")
     p.add_argument("--out", default="student/exercises", help="output folder (default: %(default)s)")
     p.add_argument("--check", action="store_true", help="only check that the committed copies are current")
+    p.add_argument("--force", action="store_true",
+                   help="also replace student editions that were edited after they were generated (their edits are lost)")
     p.set_defaults(func=run_student)
 
     p = sub.add_parser("slides", help="reveal.js slides of the chapters (jupyter nbconvert --to slides)")
@@ -30,10 +42,23 @@ def register(sub) -> None:
     p.add_argument("--no-html", action="store_true", help="with --annotate: only annotate, build no HTML")
     p.set_defaults(func=run_slides)
 
-    p = sub.add_parser("grade", help="grade an exercise notebook offline (points of passing test cells)")
+    p = sub.add_parser(
+        "grade", help="grade an exercise notebook offline (points of passing test cells, with the reason of each failure)",
+        description="Run a submitted exercise notebook in a fresh kernel and add up the points of the test cells "
+                    "that pass; print, under each failing test, the message it raised.",
+        epilog="Sealing: the kernel runs in a new temporary folder holding only a copy of the submission; with "
+               "--reference the instructor's test cells (hidden tests included) replace the submission's; test "
+               "cells use a fresh private copy of rnn_course/checks.py, so reassigning rnn_course.checks.* in a "
+               "solution cell has no effect, and their source is removed from the kernel's input history. "
+               "Limits: the tests run in the same Python process as the student's code, so a determined student "
+               "can still patch NumPy, Paddle, IPython or builtins, or read any file this account can read (the "
+               "instructor notebooks, if they are on this machine). For exams, grade under an account or "
+               "container that cannot read the instructor tree. Written answers are listed as teacher-graded.")
     p.add_argument("notebook", help="the submitted exercise notebook (.ipynb)")
     p.add_argument("--reference", help="instructor edition: its test cells replace the submission's")
-    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: %(default)s)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell, at least 1 (default: %(default)s)")
+    p.add_argument("--feedback", metavar="FILE.md",
+                   help="also write a per-student report (score, each failing check's message, written answers)")
     p.set_defaults(func=run_grade)
 
     p = sub.add_parser("site", help="build the static course website (Sphinx + myst-nb, stored outputs)")
@@ -52,11 +77,17 @@ def run_student(args) -> int:
     if args.check:
         stale = stale_student_editions(args.source, args.out)
         if stale:
-            raise CourseError(f"student editions out of date: {', '.join(stale)} (run `rnn-course student`)")
+            edited = edited_student_editions(args.source, args.out)
+            note = (f"; {', '.join(edited)} hold edits of their own, which `rnn-course student` keeps"
+                    if edited else "; `rnn-course student` regenerates them")
+            raise CourseError(f"student editions out of date: {', '.join(stale)}{note}")
         print("student editions are up to date")
         return 0
-    for path in write_student_editions(args.source, args.out):
+    written = write_student_editions(args.source, args.out, force=args.force)
+    for path in written:
         print(f"wrote {path}")
+    if not written:
+        print("student editions are up to date")
     return 0
 
 
@@ -77,12 +108,17 @@ def run_slides(args) -> int:
 
 
 def run_grade(args) -> int:
+    if args.timeout < 1:
+        raise CourseError(f"--timeout must be at least 1 second, got {args.timeout}")
+    if args.feedback is not None and not str(args.feedback).strip():
+        raise CourseError("--feedback needs a file name")
+    submission = read_notebook(args.notebook)
     results = grade_cells(args.notebook, reference=args.reference, timeout=args.timeout)
-    for r in results:
-        print(f"{r.grade_id:<20} {'通过 passed' if r.passed else '未通过 failed':<14} "
-              f"{r.points if r.passed else 0:g}/{r.points:g}")
-    score, max_score = total_score(results)
-    print(f"score: {score:g}/{max_score:g}")
+    written = written_tasks(submission)
+    for line in report_lines(results, written):
+        print(line)
+    if args.feedback:
+        print(f"wrote {write_feedback(args.feedback, feedback_markdown(Path(args.notebook).name, results, written))}")
     return 0
 
 
