@@ -83,10 +83,13 @@ def test_directory_that_is_not_a_model(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("damage,match", [
-    ({"model.pdparams": b"\x00garbage"}, "corrupt"),
-    ({"config.json": b"{not json"}, "config file is corrupt"),
-    ({"vocab.json": b"[1, 2"}, "vocabulary file is corrupt"),
-    ({"model.pdparams": None}, "no model weights"),
+    ({"weights.npz": b"\x00garbage"}, "weights.npz was changed after the model was saved"),
+    ({"config.json": b"{not json"}, "config.json was changed after the model was saved"),
+    ({"vocab.json": b"[1, 2"}, "vocab.json was changed after the model was saved"),
+    ({"weights.npz": None}, "weights.npz is missing"),
+    ({"manifest.json": b"{not json"}, "model manifest is corrupt"),
+    ({"metrics.json": b"[1, 2"}, "metrics file is corrupt"),
+    ({"manifest.json": None, "config.json": b'{"hidden_size": "96"}'}, "hidden_size must be of type int"),
 ])
 def test_corrupt_model_directory(capsys, model_dir, tmp_path, damage, match):
     broken = tmp_path / "broken"
@@ -126,9 +129,9 @@ def test_missing_data_file_and_too_few_texts(capsys, tmp_path):
 def test_unwritable_output_directory(capsys, tmp_path, model_dir):
     blocker = tmp_path / "a_file"
     blocker.write_text("I am a file, not a directory")
-    fails_cleanly(capsys, ["sentiment", "train", "--out", str(blocker / "model")], "cannot write to output")
+    fails_cleanly(capsys, ["sentiment", "train", "--out", str(blocker / "model")], "cannot write to --out")
     fails_cleanly(capsys, ["sentiment", "export", "--model", str(model_dir), "--out", str(blocker / "exp" / "model")],
-                  "cannot write to output")
+                  "export folder")
 
 
 def test_bad_numbers(capsys, tmp_path):

@@ -12,6 +12,7 @@ from rnn_course.data import Reviews
 from rnn_course.errors import CourseError
 from rnn_course.language_model import (
     BOS,
+    DEFAULT_CONFIG,
     EOS,
     NEG,
     POS,
@@ -190,7 +191,7 @@ def test_training_lowers_perplexity_and_save_load_roundtrip(vocab, tmp_path):
     config = {"embed_size": 8, "hidden_size": 16}
     save_language_model(tmp_path, model, vocab, config, {"valid_perplexity": after})
     loaded, vocab2, config2, metrics = load_language_model(tmp_path)
-    assert vocab2.itos == vocab.itos and config2 == config and metrics["valid_perplexity"] == after
+    assert vocab2.itos == vocab.itos and config2 == {**DEFAULT_CONFIG, **config} and metrics["valid_perplexity"] == after
     assert model_perplexity(loaded, seqs) == pytest.approx(after, rel=1e-2)  # float16 storage
 
 
@@ -200,6 +201,9 @@ def test_load_errors(vocab, tmp_path):
     model = make_language_model(len(vocab), {"embed_size": 4, "hidden_size": 8})
     save_language_model(tmp_path, model, vocab, {"embed_size": 4, "hidden_size": 8})
     (tmp_path / "weights.npz").write_bytes(b"not a zip file")
+    with pytest.raises(CourseError, match="weights.npz was changed after the model was saved"):
+        load_language_model(tmp_path)
+    (tmp_path / "manifest.json").unlink()  # the first LM format (no manifest) is still read, and checked
     with pytest.raises(CourseError, match="corrupt"):
         load_language_model(tmp_path)
     save_language_model(tmp_path, model, vocab, {"embed_size": 4, "hidden_size": 16})

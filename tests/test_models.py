@@ -29,7 +29,7 @@ def test_classifier_ignores_padding(rnn_type, bidirectional, pooling):
 def test_unknown_names_are_clear_errors():
     with pytest.raises(CourseError, match="unknown cell type"):
         SequenceClassifier(10, rnn_type="lstmm")
-    with pytest.raises(ValueError, match="pooling"):
+    with pytest.raises(CourseError, match="pooling"):
         SequenceClassifier(10, pooling="sum")
 
 

@@ -8,11 +8,10 @@ import paddle
 import pytest
 
 import rnn_course
-from rnn_course.data import Reviews, load_review_splits, pad_batch
+from rnn_course.data import BucketedBatches, Reviews, load_review_splits, pad_batch
 from rnn_course.errors import CourseError
 from rnn_course.sentiment import (
     SHIPPED_MODEL,
-    BucketedBatches,
     SentimentConfig,
     SentimentPredictor,
     build_model,
@@ -91,6 +90,13 @@ def test_config_rejects_bad_settings():
         SentimentConfig(pooling="attention")
     with pytest.raises(CourseError, match="unknown model setting"):
         SentimentConfig.from_dict({"rnn_type": "gru", "colour": "red"})
+    # Issue 12 §5: config.json values of the wrong type used to end in a traceback.
+    for bad in ("96", None, 96.7, [96], True):
+        with pytest.raises(CourseError, match="hidden_size"):
+            SentimentConfig.from_dict({"hidden_size": bad})
+    for dropout in (1.5, -0.5, float("inf"), float("nan")):
+        with pytest.raises(CourseError, match="dropout"):
+            SentimentConfig(dropout=dropout)
 
 
 def test_train_save_load_predict_round_trip(tmp_path):
@@ -98,8 +104,8 @@ def test_train_save_load_predict_round_trip(tmp_path):
     model, vocab, history = train_model(tiny_splits(), config, epochs=2, batch_size=32)
     assert history.best_epoch in (1, 2) and "valid_accuracy" in history.epochs[0]
     save_model_dir(tmp_path / "m", model, vocab, config, {"test": {"accuracy": 0.5}})
-    assert {p.name for p in (tmp_path / "m").iterdir()} == {"config.json", "vocab.json", "model.pdparams",
-                                                           "metrics.json"}
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {"config.json", "vocab.json", "weights.npz",
+                                                           "manifest.json", "metrics.json"}
     predictor = SentimentPredictor.load(tmp_path / "m")
     batches = predictor.batches(TEXTS)
     np.testing.assert_allclose(predictor.proba(TEXTS), predict_proba(model, batches), atol=1e-7)
@@ -115,7 +121,7 @@ def test_jit_save_load_and_inference_parity(tmp_path):
     vocab = build_vocab(TEXTS, config)
     model = build_model(len(vocab), config)
     files = export_model(model, tmp_path / "export" / "model")
-    assert [p.name for p in files] == ["model.json", "model.pdiparams"]
+    assert [p.name for p in files] == ["model.contract", "model.json", "model.pdiparams"]
     loaded = load_exported(tmp_path / "export" / "model")
     predictor = inference_predictor(tmp_path / "export" / "model")
     for texts in (TEXTS, TEXTS[:2], TEXTS[3:4]):  # new batch sizes and lengths
@@ -155,10 +161,83 @@ def test_shipped_model_reproduces_its_recorded_test_metrics():
 
 
 def test_reviews_of_a_user_file_are_scored(tmp_path):
-    reviews = Reviews(["好", "差"], [1, 0])
+    """Scores of a saved model on the user's labelled texts equal an independent count (scikit-learn) on
+    the labels given — dropping or reordering the labels would change them."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    reviews = Reviews(["好", "差", "很好", "太差", "好好", "差差", "好的", "不好"], [1, 0, 1, 0, 1, 0, 0, 1])
     config = SentimentConfig(max_vocab=10, min_freq=1)
     vocab = build_vocab(reviews.texts, config)
+    paddle.seed(3)
     model = build_model(len(vocab), config)
     save_model_dir(tmp_path / "m", model, vocab, config)
-    scores = SentimentPredictor.load(tmp_path / "m").evaluate(reviews)
-    assert set(scores) == {"accuracy", "precision", "recall", "f1"}
+    predictor = SentimentPredictor.load(tmp_path / "m")
+    scores = predictor.evaluate(reviews)
+    predicted = [label for label, _ in predictor.predict(reviews.texts)]
+    assert scores["accuracy"] == pytest.approx(accuracy_score(reviews.labels, predicted), abs=1e-12)
+    assert scores["f1"] == pytest.approx(f1_score(reviews.labels, predicted, zero_division=0), abs=1e-12)
+    flipped = predictor.evaluate(Reviews(reviews.texts, [1 - y for y in reviews.labels]))
+    assert flipped["accuracy"] == pytest.approx(1 - scores["accuracy"], abs=1e-12)
+
+
+def small_model_dir(tmp_path):
+    config = SentimentConfig(max_vocab=20, min_freq=1, embed_size=8, hidden_size=8)
+    vocab = build_vocab(TEXTS, config)
+    model = build_model(len(vocab), config)
+    return save_model_dir(tmp_path / "m", model, vocab, config), model, vocab, config
+
+
+def test_shipped_model_is_pickle_free_and_a_pickle_folder_is_refused(tmp_path):
+    """Issue 12 §2: loading a model folder never unpickles. A crafted model.pdparams (a pickle that
+    creates a file when loaded) is refused with one line; with trust_pickle it would be loaded."""
+    assert not (SHIPPED_MODEL / "model.pdparams").exists()
+    assert {"weights.npz", "manifest.json"} <= {p.name for p in SHIPPED_MODEL.iterdir()}
+    folder, model, vocab, config = small_model_dir(tmp_path)
+    marker = tmp_path / "pwned"
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    for name in ("config.json", "vocab.json"):
+        (legacy / name).write_bytes((folder / name).read_bytes())
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    import pickle
+
+    (legacy / "model.pdparams").write_bytes(pickle.dumps({"embedding.weight": Evil()}))
+    with pytest.raises(CourseError, match="pickle-based model.pdparams.*trust-pickle"):
+        SentimentPredictor.load(legacy)
+    assert not marker.exists(), "loading ran code from the pickle"
+
+
+def test_a_changed_vocabulary_or_config_is_refused(tmp_path):
+    """Issue 12 §3: a shuffled vocab.json of the right size used to load silently (wrong scores)."""
+    folder, *_ = small_model_dir(tmp_path)
+    tokens = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    shuffled = tokens[:2] + tokens[2:][::-1]
+    (folder / "vocab.json").write_text(json.dumps(shuffled, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CourseError, match="vocab.json was changed after the model was saved"):
+        SentimentPredictor.load(folder)
+
+
+@pytest.mark.parametrize("ids,lengths,match", [
+    ([[3, 4, 0]], [4], "lengths must lie in"),            # length > time steps: used to abort the process
+    ([[3, 4, 0]], [10**12], "lengths must lie in"),       # a huge length: used to segfault
+    ([[3, 4, 0]], [-1], "lengths must lie in"),           # negative: used to abort
+    ([[3, 4, 0]], [0], "lengths must lie in"),            # 0: NaN (mean) or -1.4e9 (max)
+    ([[3, 999, 0]], [2], r"ids must lie in \[0, "),       # out of the vocabulary: out-of-bounds read
+    ([[3, -2, 0]], [2], r"ids must lie in \[0, "),
+    ([[3, 4, 0]], [2, 2], "ids must be"),
+])
+def test_model_api_validates_lengths_and_ids(tmp_path, ids, lengths, match):
+    """Issue 12 §4: the eager model and the exported model's inference engine check their inputs."""
+    config = SentimentConfig(pooling="mean", max_vocab=20, min_freq=1, embed_size=8, hidden_size=8)
+    vocab = build_vocab(TEXTS, config)
+    model = build_model(len(vocab), config)
+    ids, lengths = np.array(ids, dtype=np.int64), np.array(lengths, dtype=np.int64)
+    with pytest.raises(CourseError, match=match):
+        model(paddle.to_tensor(ids), paddle.to_tensor(lengths))
+    export_model(model, tmp_path / "export" / "model")
+    with pytest.raises(CourseError, match=match):
+        run_inference(inference_predictor(tmp_path / "export" / "model"), ids, lengths)

@@ -1,6 +1,7 @@
 """The training loop: learning, clipping, early stopping, atomic checkpoints, exact resume after an
 interruption, and data-parallel training with two processes."""
 
+import json
 import os
 import subprocess
 import sys
@@ -12,16 +13,15 @@ import paddle
 import pytest
 
 import rnn_course
+from rnn_course.checkpoints import load_checkpoint, save_checkpoint
 from rnn_course.errors import CourseError
 from rnn_course.models import SequenceClassifier
 from rnn_course.train import (
     History,
     evaluate_loss,
     fit,
-    load_weights,
     make_optimizer,
     predict,
-    save_checkpoint,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,24 +141,75 @@ def test_interrupted_run_resumes_exactly(tmp_path):
 
 def test_checkpoint_files_and_clear_errors(tmp_path):
     model = make_model()
-    save_checkpoint(tmp_path / "ckpt", model)
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["model.pdparams"]
+    save_checkpoint(tmp_path / "ckpt", model, state={"epoch": 1})
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["state.json", "weights.npz"]
     other = make_model()
-    load_weights(other, tmp_path / "ckpt")
+    assert load_checkpoint(tmp_path / "ckpt", other) == ({"epoch": 1}, None)
     for key, value in weights(model).items():
         np.testing.assert_array_equal(weights(other)[key], value)
-    with pytest.raises(CourseError, match="no model weights"):
-        load_weights(other, tmp_path / "missing")
+    with pytest.raises(CourseError, match="not found"):
+        load_checkpoint(tmp_path / "missing", other)
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "model.pdparams").write_bytes(b"not a checkpoint")
+    (tmp_path / "bad" / "weights.npz").write_bytes(b"not a checkpoint")
     with pytest.raises(CourseError, match="corrupt"):
-        load_weights(other, tmp_path / "bad")
-    with pytest.raises(CourseError, match="does not fit"):
-        load_weights(SequenceClassifier(6, rnn_type="gru", embed_size=8, hidden_size=9), tmp_path / "ckpt")
+        load_checkpoint(tmp_path / "bad", other)
+    with pytest.raises(CourseError, match="do not fit"):
+        load_checkpoint(tmp_path / "ckpt", SequenceClassifier(6, rnn_type="gru", embed_size=8, hidden_size=9))
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(CourseError, match="cannot create"):
+    with pytest.raises((CourseError, OSError)):
         save_checkpoint(blocker / "sub", model)
+
+
+def test_resume_checks_the_run_configuration_and_the_state(tmp_path):
+    """Issue 12 §3: resuming with a changed setting, with nothing to resume, or from a damaged
+    state is one clear error, never a silent different run."""
+    def go(resume, run_config, epochs=1):
+        rnn_course.setup(0, font=False)
+        model = make_model()
+        return fit(model, Batches(), optimizer=make_optimizer(model), loss_fn=paddle.nn.functional.cross_entropy,
+                   epochs=epochs, checkpoint_dir=tmp_path / "ck", resume=resume, run_config=run_config)
+
+    with pytest.raises(CourseError, match="nothing to resume"):
+        go(True, {"lr": 0.01})
+    go(False, {"lr": 0.01, "seed": 0})
+    with pytest.raises(CourseError, match="lr was 0.01 in the interrupted run, now 0.02"):
+        go(True, {"lr": 0.02, "seed": 0}, epochs=2)
+    assert len(go(True, {"lr": 0.01, "seed": 0}, epochs=2).epochs) == 2
+    state = json.loads((tmp_path / "ck" / "state.json").read_text(encoding="utf-8"))
+    del state["rng"]
+    (tmp_path / "ck" / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    with pytest.raises(CourseError, match="corrupt"):
+        go(True, {"lr": 0.01, "seed": 0}, epochs=3)
+
+
+def test_checkpoints_never_unpickle(tmp_path):
+    """Issue 12 §2: a checkpoint holds .npz + JSON only; an .npz with a pickled object array is refused
+    (np.load(allow_pickle=False)) instead of running the pickle."""
+    model = make_model()
+    fit(model, Batches(), optimizer=make_optimizer(model), loss_fn=paddle.nn.functional.cross_entropy, epochs=1,
+        checkpoint_dir=tmp_path / "ck")
+    names = sorted(p.name for p in (tmp_path / "ck").iterdir())
+    assert all(n.endswith((".npz", ".json")) for n in names), names
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    np.savez(tmp_path / "ck" / "weights.npz", **{"embedding.weight": np.array([Evil()], dtype=object)})
+    with pytest.raises(CourseError, match="corrupt"):
+        fit(model, Batches(), optimizer=make_optimizer(model), loss_fn=paddle.nn.functional.cross_entropy,
+            epochs=2, checkpoint_dir=tmp_path / "ck", resume=True)
+    assert not marker.exists()
+
+
+def test_non_finite_loss_stops_training():
+    """Issue 12 §3: --lr inf used to train on and save NaN weights; now the first non-finite loss stops it."""
+    model = make_model()
+    with pytest.raises(CourseError, match="diverged"):
+        fit(model, Batches(), optimizer=make_optimizer(model, learning_rate=1e30),
+            loss_fn=paddle.nn.functional.cross_entropy, epochs=3)
 
 
 DISTRIBUTED_SCRIPT = textwrap.dedent('''

@@ -16,6 +16,7 @@ import paddle.nn.functional as F
 from paddle import nn
 
 from rnn_course.cells import count_parameters  # noqa: F401  (chapter 10 calls cmp.count_parameters)
+from rnn_course.data import BucketedBatches
 from rnn_course.errors import CourseError
 from rnn_course.runtime import shift_seed
 
@@ -73,29 +74,13 @@ class ConvRegressor(nn.Layer):
         return self.head(x.mean(axis=2))
 
 
-class LengthSortedBatches:
-    """Re-iterable ``(ids, lengths, labels)`` batches of texts sorted by length (little padding);
-    each pass visits the batches in a new order drawn from its own seeded generator."""
+class LengthSortedBatches(BucketedBatches):
+    """``(ids, lengths, labels)`` batches of texts sorted by length once (little padding); each pass
+    visits the batches in a new order drawn from its own seeded generator."""
 
     def __init__(self, sequences, labels, batch_size=64, shuffle=False, seed=0):
-        if len(sequences) == 0 or len(sequences) != len(labels):
-            raise CourseError(f"need the same, non-zero number of texts and labels ({len(sequences)}, {len(labels)})")
-        order = np.argsort([len(s) for s in sequences], kind="stable")
-        self.batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        self.sequences, self.labels = list(sequences), np.asarray(labels, dtype=np.int64)
-        self.shuffle, self.rng = shuffle, np.random.default_rng(shift_seed(seed))
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __iter__(self):
-        from rnn_course.data import pad_batch
-
-        visit = self.rng.permutation(len(self.batches)) if self.shuffle else range(len(self.batches))
-        for b in visit:
-            index = self.batches[b]
-            ids, lengths = pad_batch([self.sequences[i] for i in index])
-            yield ids, lengths, self.labels[index]
+        super().__init__(sequences, labels, batch_size, shuffle, pool=None,
+                         rng=np.random.default_rng(shift_seed(seed)))
 
 
 def time_forward_backward(model, inputs, repeats=3) -> float:

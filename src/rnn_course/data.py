@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import paddle
 
 from rnn_course.errors import CourseError
 from rnn_course.runtime import shift_seed
@@ -112,7 +113,7 @@ def read_labelled_tsv(path) -> Reviews:
     if not path.is_file():
         raise CourseError(f"data file not found: {path}")
     try:
-        content = path.read_bytes().decode("utf-8")
+        content = path.read_bytes().decode("utf-8-sig")  # a UTF-8 BOM (Windows editors) is not text
     except UnicodeDecodeError as err:
         raise CourseError(f"{path} is not UTF-8 text (byte {err.start}): save it as UTF-8") from err
     texts, labels = [], []
@@ -245,8 +246,74 @@ def encode_texts(texts, vocab: Vocab, tokenizer="char", max_len=None) -> list:
     return out
 
 
-class SequenceDataset:
-    """A ``paddle.io.Dataset``-compatible list of (ids, label) pairs; use with :func:`collate_batch`."""
+class LengthBuckets:
+    """The course's one bucketing sampler: re-iterable batches of *indices* of similar-length sequences,
+    so little compute is spent on ``<pad>``.
+
+    * ``shuffle=False``: indices sorted by length (stable), cut into batches.
+    * ``shuffle=True`` with ``pool=k``: every pass permutes all indices, sorts them by length inside
+      pools of ``k`` batches, cuts batches and permutes the batch order.
+    * ``shuffle=True`` with ``pool=None``: sorted once; every pass only permutes the batch order.
+
+    ``rng`` is a ``np.random.Generator``; ``None`` means NumPy's global RNG (seeded by
+    :func:`rnn_course.setup` and saved in checkpoints, so resumed runs see the same batches).
+    """
+
+    def __init__(self, lengths, batch_size: int, shuffle: bool = False, pool=50, rng=None):
+        if int(batch_size) < 1:
+            raise CourseError(f"batch size must be at least 1, got {batch_size}")
+        self.lengths = np.asarray(lengths)
+        self.batch_size, self.shuffle, self.pool = int(batch_size), shuffle, pool
+        self.rng = np.random if rng is None else rng
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def _cut(self, index) -> list:
+        return [index[i : i + self.batch_size] for i in range(0, len(index), self.batch_size)]
+
+    def __iter__(self):
+        if not self.shuffle or self.pool is None:
+            batches = self._cut(np.argsort(self.lengths, kind="stable"))
+        else:
+            perm, size, batches = self.rng.permutation(len(self.lengths)), self.batch_size * self.pool, []
+            for start in range(0, len(perm), size):
+                chunk = perm[start : start + size]
+                batches += self._cut(chunk[np.argsort(self.lengths[chunk], kind="stable")])
+        if self.shuffle:
+            batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        yield from batches
+
+
+class BucketedBatches:
+    """Re-iterable padded batches ``(ids (batch, time) int64, lengths (batch,) int64, labels (batch,))``
+    drawn by :class:`LengthBuckets`. Without shuffling, :meth:`order` maps the batches back to the
+    input order."""
+
+    def __init__(self, sequences, labels, batch_size=64, shuffle=False, pool=50, rng=None):
+        if len(sequences) != len(labels):
+            raise CourseError(f"{len(sequences)} texts but {len(labels)} labels")
+        if len(sequences) == 0:
+            raise CourseError("no texts to batch")
+        self.sequences = [list(s) for s in sequences]
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.sampler = LengthBuckets([len(s) for s in self.sequences], batch_size, shuffle, pool, rng)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def order(self) -> np.ndarray:
+        """Input positions in the order the batches visit them (meaningful without shuffling)."""
+        return np.concatenate(list(self.sampler))
+
+    def __iter__(self):
+        for index in self.sampler:
+            ids, lengths = pad_batch([self.sequences[i] for i in index])
+            yield ids, lengths, self.labels[index]
+
+
+class SequenceDataset(paddle.io.Dataset):
+    """A ``paddle.io.Dataset`` of (ids, label) pairs; batch it with :func:`collate_batch`."""
 
     def __init__(self, sequences, labels):
         if len(sequences) != len(labels):
@@ -268,16 +335,7 @@ def collate_batch(items):
 
 def make_loader(dataset, batch_size=64, shuffle=False, drop_last=False):
     """A ``paddle.io.DataLoader`` over a :class:`SequenceDataset` (shuffling uses NumPy's global RNG)."""
-    import paddle
-
-    class _Wrapped(paddle.io.Dataset):
-        def __len__(self):
-            return len(dataset)
-
-        def __getitem__(self, i):
-            return dataset[i]
-
-    return paddle.io.DataLoader(_Wrapped(), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+    return paddle.io.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
                                 collate_fn=collate_batch, num_workers=0)
 
 

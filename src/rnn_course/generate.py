@@ -58,7 +58,11 @@ def next_token_probs(logits, temperature=1.0, top_k=None, banned=()) -> np.ndarr
         probs = np.zeros_like(logits)
         probs[np.arange(len(logits)), logits.argmax(axis=1)] = 1.0
     else:
-        scaled = logits / temperature
+        with np.errstate(over="ignore"):
+            scaled = logits / temperature
+        if np.isposinf(scaled).any():  # a tiny temperature overflows: shift first (near-greedy, no NaN)
+            with np.errstate(over="ignore"):
+                scaled = (logits - logits.max(axis=1, keepdims=True)) / temperature
         scaled -= scaled.max(axis=1, keepdims=True)
         probs = np.exp(scaled)
         probs /= probs.sum(axis=1, keepdims=True)

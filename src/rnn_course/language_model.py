@@ -11,16 +11,21 @@ a training helper for :class:`rnn_course.models.LanguageModel`, and save/load of
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import paddle
+import paddle.nn.functional as F
 
-from rnn_course.data import Vocab, char_tokenize
+from rnn_course import checkpoints
+from rnn_course.cells import check_cell_type
+from rnn_course.data import LengthBuckets, Vocab, char_tokenize, load_review_splits
 from rnn_course.errors import CourseError
+from rnn_course.models import LanguageModel
+from rnn_course.train import fit, make_optimizer, masked_cross_entropy
 
 BOS, EOS, POS, NEG = "<bos>", "<eos>", "<pos>", "<neg>"
 LM_SPECIALS = (BOS, EOS, POS, NEG)
@@ -75,36 +80,18 @@ def make_lm_batch(sequences):
 
 
 class LMBatches:
-    """Re-iterable batches of similar-length sequences (less padding, faster on CPU).
-
-    With ``shuffle=True`` every pass draws a new order from NumPy's global RNG (seeded by
-    ``rnn_course.setup``): indices are permuted, sorted by length within pools of 50 batches, cut into
-    batches, and the batches shuffled. Without shuffling, sequences are sorted by length.
-    """
+    """Re-iterable ``(inputs, targets)`` batches of similar-length sequences (less padding, faster on
+    CPU), drawn by :class:`rnn_course.data.LengthBuckets` (shuffled from NumPy's global RNG)."""
 
     def __init__(self, sequences, batch_size: int = 32, shuffle: bool = False, pool: int = 50):
-        if batch_size < 1:
-            raise CourseError(f"batch size must be at least 1, got {batch_size}")
-        self.sequences, self.batch_size, self.shuffle, self.pool = list(sequences), batch_size, shuffle, pool
+        self.sequences = list(sequences)
+        self.sampler = LengthBuckets([len(s) for s in self.sequences], batch_size, shuffle, pool)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.sequences) / self.batch_size)
-
-    def _order(self):
-        lengths = np.array([len(s) for s in self.sequences])
-        if not self.shuffle:
-            return [np.argsort(lengths, kind="stable")]
-        index = np.random.permutation(len(self.sequences))
-        size = self.batch_size * self.pool
-        return [chunk[np.argsort(lengths[chunk], kind="stable")] for chunk in
-                (index[i : i + size] for i in range(0, len(index), size))]
+        return len(self.sampler)
 
     def __iter__(self):
-        batches = [chunk[i : i + self.batch_size] for chunk in self._order()
-                   for i in range(0, len(chunk), self.batch_size)]
-        if self.shuffle:
-            batches = [batches[i] for i in np.random.permutation(len(batches))]
-        for rows in batches:
+        for rows in self.sampler:
             yield make_lm_batch([self.sequences[i] for i in rows])
 
 
@@ -128,17 +115,12 @@ def perplexity_from_log_probs(log_probs) -> float:
 
 def lm_loss_fn(output, targets):
     """``loss_fn`` for :func:`rnn_course.train.fit`: the model returns (logits, state)."""
-    from rnn_course.train import masked_cross_entropy
-
     logits = output[0] if isinstance(output, (tuple, list)) else output
     return masked_cross_entropy(logits, targets)
 
 
 def model_nll(model, sequences, batch_size: int = 64) -> tuple:
     """(total negative log-likelihood in nats, number of predicted tokens) of ``sequences``."""
-    import paddle
-    import paddle.nn.functional as F
-
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
@@ -270,17 +252,13 @@ DEFAULT_CONFIG = {"rnn_type": "gru", "embed_size": 64, "hidden_size": 256, "num_
 
 def prepare_lm_data(max_chars: int = 120, vocab_size_cap: int = 2500, seed: int = 0):
     """(vocab, {"train", "valid", "test"} → encoded labelled sequences) from the standard split."""
-    from rnn_course.data import load_review_splits
-
     splits = load_review_splits(seed)
     vocab = build_lm_vocab(splits["train"].texts, vocab_size_cap)
     return vocab, {name: encode_reviews(part, vocab, max_chars) for name, part in splits.items()}
 
 
 def make_language_model(vocab_size, config=None):
-    from rnn_course.models import LanguageModel
-
-    cfg = {**DEFAULT_CONFIG, **(config or {})}
+    cfg = check_config(config or {})
     return LanguageModel(vocab_size, cfg["rnn_type"], cfg["embed_size"], cfg["hidden_size"], cfg["num_layers"])
 
 
@@ -288,8 +266,6 @@ def train_language_model(model, train_sequences, valid_sequences=None, *, epochs
                          learning_rate=5e-3, clip_norm=1.0, max_seconds=None, max_steps=None, verbose=False):
     """Adam + global-norm clipping + masked loss via :func:`rnn_course.train.fit`; keeps the epoch
     with the best validation perplexity (``valid_ppl``). Returns the :class:`~rnn_course.train.History`."""
-    from rnn_course.train import fit, make_optimizer
-
     def evaluate(m, sequences):
         total, count = model_nll(m, sequences)
         return {"valid_loss": total / count, "valid_ppl": math.exp(total / count)}
@@ -302,58 +278,52 @@ def train_language_model(model, train_sequences, valid_sequences=None, *, epochs
                log_every=100 if verbose else None)
 
 
-WEIGHTS, VOCAB, CONFIG, METRICS = "weights.npz", "vocab.json", "config.json", "metrics.json"
+MODEL_KIND = "language_model"
+SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "lm"
+
+
+def check_config(config, where="the configuration") -> dict:
+    """The full configuration (defaults filled in), every value of the right type."""
+    if not isinstance(config, dict):
+        raise CourseError(f"{where} must be a JSON object")
+    unknown = sorted(set(config) - set(DEFAULT_CONFIG))
+    if unknown:
+        raise CourseError(f"unknown language-model setting {unknown[0]!r} in {where}")
+    cfg = {**DEFAULT_CONFIG, **config}
+    for name, value in cfg.items():
+        if name == "rnn_type":
+            cfg[name] = check_cell_type(value) if isinstance(value, str) else check_cell_type(repr(value))
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise CourseError(f"{name} in {where} must be a whole number ≥ 1, got {value!r}")
+    return cfg
 
 
 def save_language_model(directory, model, vocab: Vocab, config: dict, metrics: dict | None = None) -> Path:
-    """Write weights (float16, compressed), vocabulary, config and metrics into ``directory``."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    arrays = {name: t.numpy().astype(np.float16) for name, t in model.state_dict().items()}
-    np.savez_compressed(directory / WEIGHTS, **arrays)
-    vocab.save(directory / VOCAB)
-    (directory / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if metrics is not None:
-        (directory / METRICS).write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return directory
+    """Write a model directory (:mod:`rnn_course.checkpoints` format; weights as float16 to halve the
+    size) in one atomic swap."""
+    return checkpoints.save_model_dir(directory, MODEL_KIND, checkpoints.model_arrays(model, np.float16), vocab,
+                                      check_config(config), metrics)
 
 
 def default_model_dir() -> Path:
     """The pretrained model shipped with the package (``rnn_course/assets/lm``)."""
-    import importlib.resources
-
-    return Path(str(importlib.resources.files("rnn_course") / "assets" / "lm"))
+    return SHIPPED_MODEL
 
 
 def load_language_model(directory=None):
     """(model in eval mode, vocab, config, metrics or {}) from a directory written by
     :func:`save_language_model` (default: the shipped model). Errors name the problem."""
-    import paddle
-
-    directory = Path(directory) if directory is not None else default_model_dir()
-    for name in (WEIGHTS, VOCAB, CONFIG):
-        if not (directory / name).is_file():
-            raise CourseError(f"no language model at {directory} (missing {name}); "
-                              "train one with `rnn-course generate train --out DIR`")
-    try:
-        config = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
-        metrics = json.loads((directory / METRICS).read_text(encoding="utf-8")) if (directory / METRICS).is_file() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CourseError(f"language model config in {directory} is corrupt") from err
-    vocab = Vocab.load(directory / VOCAB)
-    try:
-        with np.load(directory / WEIGHTS) as data:
-            arrays = {k: data[k].astype(np.float32) for k in data.files}
-    except Exception as err:  # zipfile/numpy raise several types for a damaged file
-        raise CourseError(f"language model weights {directory / WEIGHTS} are corrupt") from err
-    if not isinstance(config, dict):
-        raise CourseError(f"language model config in {directory} is corrupt")
+    directory = checkpoints.recover(directory if directory is not None else SHIPPED_MODEL)
+    if not directory.is_dir():
+        raise CourseError(f"no language model at {directory}; train one with `rnn-course generate train --out DIR`")
+    arrays, vocab_path, config, metrics = checkpoints.read_model_dir(directory, MODEL_KIND)
+    config = check_config(config, f"{directory}/config.json")
+    vocab = Vocab.load(vocab_path)
+    missing = [t for t in (BOS, EOS, POS, NEG) if t not in vocab]
+    if missing:
+        raise CourseError(f"the vocabulary in {directory} lacks the special token {missing[0]}")
     model = make_language_model(len(vocab), config)
-    own = model.state_dict()
-    for name, tensor in own.items():
-        if name not in arrays or list(arrays[name].shape) != list(tensor.shape):
-            raise CourseError(f"language model weights in {directory} do not fit its config/vocabulary ({name})")
-    model.set_state_dict({k: paddle.to_tensor(arrays[k]) for k in own})
+    checkpoints.set_model_arrays(model, arrays, directory)
     model.eval()
     return model, vocab, config, metrics
 
@@ -362,11 +332,9 @@ def train_and_save(out_dir, *, rnn_type="gru", hidden_size=256, embed_size=64, e
                    learning_rate=5e-3, clip_norm=1.0, max_chars=120, vocab_size_cap=2500, seed=0,
                    init_dir=None, verbose=True) -> dict:
     """The recipe behind the shipped model: train on the train split, keep the best validation
-    epoch, save, reload the saved (float16) weights and record their validation perplexity.
-    ``init_dir``: continue from a model saved earlier (same vocabulary and architecture)."""
-    import rnn_course
-
-    rnn_course.setup(seed, font=False)
+    epoch, round the weights to float16 (as saved), record their validation perplexity, save.
+    ``init_dir``: continue from a model saved earlier (same vocabulary and architecture).
+    Seed the run first (``rnn_course.setup(seed)``, as the command does): a library call never reseeds."""
     vocab, data = prepare_lm_data(max_chars, vocab_size_cap, seed=0)
     positive_share = float(np.mean([seq[0] == vocab.stoi[POS] for seq in data["train"]]))
     config = {"rnn_type": rnn_type, "embed_size": embed_size, "hidden_size": hidden_size, "num_layers": 1,
@@ -382,10 +350,10 @@ def train_and_save(out_dir, *, rnn_type="gru", hidden_size=256, embed_size=64, e
     history = train_language_model(model, data["train"], data["valid"], epochs=epochs, batch_size=batch_size,
                                    learning_rate=learning_rate, clip_norm=clip_norm, verbose=verbose)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    save_language_model(out_dir, model, vocab, config)
-    reloaded, *_ = load_language_model(out_dir)
+    # The folder stores float16 weights: measure exactly what will be saved, then save once (atomically).
+    checkpoints.set_model_arrays(model, checkpoints.model_arrays(model, np.float16), "the trained model")
     metrics = {
-        "valid_perplexity": round(model_perplexity(reloaded, data["valid"]), 4),
+        "valid_perplexity": round(model_perplexity(model, data["valid"]), 4),
         "valid_tokens": count_targets(data["valid"]),
         "train_positive_share": round(positive_share, 4),
         "best_epoch": history.best_epoch,
@@ -398,5 +366,5 @@ def train_and_save(out_dir, *, rnn_type="gru", hidden_size=256, embed_size=64, e
     if previous is not None:
         metrics["initialised_from"] = {k: previous.get(k) for k in ("valid_perplexity", "train_cpu_seconds",
                                                                     "training", "initialised_from")}
-    save_language_model(out_dir, reloaded, vocab, config, metrics)
+    save_language_model(out_dir, model, vocab, config, metrics)
     return metrics

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import paddle
 from paddle import nn
 
 from rnn_course.cells import Unrolled, check_cell_type, make_scratch_cell
+from rnn_course.errors import CourseError
 
 LAYERS = {"rnn": nn.SimpleRNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -27,19 +29,38 @@ def final_hidden(state, rnn_type, num_layers, bidirectional):
     return h[num_layers - 1]
 
 
+def check_token_inputs(ids, lengths, vocab_size: int) -> None:
+    """The input contract of :class:`SequenceClassifier` (and of its exported copy): ``ids`` (batch, time)
+    integers in ``[0, vocab_size)``, ``lengths`` (batch,) integers in ``[1, time]``. Paddle's kernels do
+    not check it (a length > time crashes the process, an id out of range reads out of bounds), so
+    this raises a :class:`CourseError` naming the argument first."""
+    ids = ids.numpy() if isinstance(ids, paddle.Tensor) else np.asarray(ids)
+    lengths = lengths.numpy() if isinstance(lengths, paddle.Tensor) else np.asarray(lengths)
+    if ids.ndim != 2 or lengths.ndim != 1 or lengths.shape[0] != ids.shape[0]:
+        raise CourseError(f"ids must be (batch, time) and lengths (batch,), got {list(ids.shape)} and "
+                          f"{list(lengths.shape)}")
+    if ids.dtype.kind not in "iu" or lengths.dtype.kind not in "iu":
+        raise CourseError(f"ids and lengths must be integers, got {ids.dtype} and {lengths.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise CourseError(f"ids must lie in [0, {vocab_size}) (the vocabulary), got {ids.min()}..{ids.max()}")
+    if lengths.size and (lengths.min() < 1 or lengths.max() > ids.shape[1]):
+        raise CourseError(f"lengths must lie in [1, {ids.shape[1]}] (the time steps of ids), got "
+                          f"{lengths.min()}..{lengths.max()}")
+
+
 class SequenceClassifier(nn.Layer):
     """Embedding → (Bi)RNN/LSTM/GRU with ``sequence_length`` → pooling → dropout → Linear.
 
     ``forward(ids (batch, time) int64, lengths (batch,) int64) -> logits (batch, num_classes)``.
     ``pooling``: "last" (final state at each sequence's true end), "mean" or "max" over real steps.
-    Padding never changes a prediction.
+    Padding never changes a prediction. Inputs are checked by :func:`check_token_inputs` (eager mode).
     """
 
     def __init__(self, vocab_size, num_classes=2, rnn_type="lstm", embed_size=64, hidden_size=64,
                  num_layers=1, bidirectional=False, dropout=0.3, pooling="last", padding_idx=0):
         super().__init__()
         if pooling not in ("last", "mean", "max"):
-            raise ValueError(f"pooling must be 'last', 'mean' or 'max', got {pooling!r}")
+            raise CourseError(f"pooling must be 'last', 'mean' or 'max', got {pooling!r}")
         self.rnn_type, self.num_layers, self.bidirectional = check_cell_type(rnn_type), num_layers, bidirectional
         self.pooling = pooling
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=padding_idx)
@@ -59,6 +80,8 @@ class SequenceClassifier(nn.Layer):
         return (outputs + (mask - 1.0) * 1e9).max(axis=1)
 
     def forward(self, ids, lengths):
+        if paddle.in_dynamic_mode():  # not while paddle.jit traces the graph (no concrete values then)
+            check_token_inputs(ids, lengths, self.embedding._num_embeddings)
         return self.fc(self.dropout(self.encode(ids, lengths)))  # (batch, num_classes)
 
 
@@ -77,7 +100,7 @@ class SequenceRegressor(nn.Layer):
         self.rnn_type, self.num_layers, self.many_to_many = check_cell_type(rnn_type), num_layers, many_to_many
         if scratch:
             if num_layers != 1:
-                raise ValueError("the scratch version has one layer")
+                raise CourseError("the scratch version has one layer")
             self.rnn = Unrolled(make_scratch_cell(rnn_type, input_size, hidden_size))
         else:
             self.rnn = make_rnn(rnn_type, input_size, hidden_size, num_layers)

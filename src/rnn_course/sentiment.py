@@ -2,37 +2,44 @@
 classifier → training, evaluation, prediction and a saved model directory; plus the TF-IDF
 character 1–3-gram + logistic-regression baseline the neural models must beat.
 
-A *model directory* holds ``config.json`` (architecture + tokenizer), ``vocab.json``,
-``model.pdparams`` and, after training, ``metrics.json``. :class:`SentimentPredictor` loads one
-and checks every file, so a missing or damaged directory gives one clear :class:`CourseError`.
+A *model directory* (format of :mod:`rnn_course.checkpoints`) holds ``config.json`` (architecture +
+tokenizer), ``vocab.json``, ``weights.npz``, ``manifest.json`` and, after training, ``metrics.json``.
+:class:`SentimentPredictor` loads one and checks every file (never unpickling), so a missing, damaged
+or mismatched file gives one clear :class:`CourseError`.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
+import paddle
+from paddle import inference
+from paddle.static import InputSpec
 
+from rnn_course import checkpoints
 from rnn_course.cells import check_cell_type
 from rnn_course.data import (
+    BucketedBatches,
     Reviews,
     Vocab,
     clean_reviews,
     encode_texts,
     get_tokenizer,
     load_review_splits,
-    pad_batch,
     read_labelled_tsv,
     split_reviews,
 )
 from rnn_course.errors import CourseError
 from rnn_course.metrics import classification_report
+from rnn_course.models import SequenceClassifier, check_token_inputs
+from rnn_course.train import fit, make_optimizer, predict
 
 LABEL_NAMES = {0: "负面 (negative)", 1: "正面 (positive)"}
 SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "sentiment"
+MODEL_KIND = "sentiment"
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,11 +62,21 @@ class SentimentConfig:
     min_freq: int = 2
 
     def __post_init__(self):
+        for f in fields(self):  # config.json is user-editable: "96", null, 96.7 or a list are refused
+            value, kind = getattr(self, f.name), {"int": int, "float": float, "bool": bool, "str": str}[f.type]
+            ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                ok, value = True, float(value)
+                setattr(self, f.name, value)
+            if not ok:
+                raise CourseError(f"model setting {f.name} must be of type {f.type}, got {value!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise CourseError(f"dropout must be in [0, 1), got {self.dropout}")
         self.rnn_type = check_cell_type(self.rnn_type)
         get_tokenizer(self.tokenizer)  # raises a CourseError for an unknown name
         if self.pooling not in ("last", "mean", "max"):
             raise CourseError(f"unknown pooling {self.pooling!r}: choose one of last, mean, max")
-        for name in ("embed_size", "hidden_size", "num_layers", "max_len", "max_vocab"):
+        for name in ("embed_size", "hidden_size", "num_layers", "max_len", "max_vocab", "min_freq"):
             if int(getattr(self, name)) < 1:
                 raise CourseError(f"{name} must be a positive integer, got {getattr(self, name)}")
 
@@ -80,8 +97,8 @@ class SentimentConfig:
 # --------------------------------------------------------------------------------------------
 def load_data(data_file=None, seed=0) -> dict:
     """The bundled 80/10/10 split, or the user's file cleaned (dedup) and split the same way."""
-    if data_file is None:
-        return load_review_splits(seed)
+    if data_file is None:  # the course's fixed test set: --seed changes only the model's randomness
+        return load_review_splits(0)
     reviews = clean_reviews(read_labelled_tsv(data_file), min_chars=1)
     splits = split_reviews(reviews, seed=seed)
     for name, part in splits.items():
@@ -104,52 +121,6 @@ def encode(texts, vocab: Vocab, config: SentimentConfig) -> list:
     return encode_texts(texts, vocab, tokenizer=config.tokenizer, max_len=config.max_len)
 
 
-class BucketedBatches:
-    """Re-iterable padded batches ``(ids (batch, time) int64, lengths (batch,) int64, labels)``.
-
-    Texts of similar length share a batch, so little compute is spent on ``<pad>``. With
-    ``shuffle=True`` every pass draws a new order from NumPy's global RNG (seeded by
-    :func:`rnn_course.setup`, saved in checkpoints): the texts are permuted, sorted by length inside
-    pools of ``pool`` batches, cut into batches, and the batch order is permuted. Without shuffle,
-    batches follow the sorted lengths; :meth:`order` maps them back to the input order.
-    """
-
-    def __init__(self, sequences, labels, batch_size=64, shuffle=False, pool=50):
-        if len(sequences) != len(labels):
-            raise CourseError(f"{len(sequences)} texts but {len(labels)} labels")
-        if len(sequences) == 0:
-            raise CourseError("no texts to batch")
-        self.sequences = [list(s) for s in sequences]
-        self.labels = np.asarray(labels, dtype=np.int64)
-        self.lengths = np.array([len(s) for s in self.sequences])
-        self.batch_size, self.shuffle, self.pool = int(batch_size), shuffle, int(pool)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.sequences) / self.batch_size)
-
-    def _index_batches(self) -> list:
-        n, size = len(self.sequences), self.batch_size
-        if not self.shuffle:
-            order = np.argsort(self.lengths, kind="stable")
-            return [order[i : i + size] for i in range(0, n, size)]
-        perm = np.random.permutation(n)
-        batches = []
-        for start in range(0, n, size * self.pool):
-            chunk = perm[start : start + size * self.pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
-        return [batches[i] for i in np.random.permutation(len(batches))]
-
-    def order(self) -> np.ndarray:
-        """Input positions in the order the unshuffled batches visit them."""
-        return np.concatenate(self._index_batches())
-
-    def __iter__(self):
-        for index in self._index_batches():
-            ids, lengths = pad_batch([self.sequences[i] for i in index])
-            yield ids, lengths, self.labels[index]
-
-
 def make_batches(reviews: Reviews, vocab: Vocab, config: SentimentConfig, batch_size=64, shuffle=False):
     return BucketedBatches(encode(reviews.texts, vocab, config), reviews.labels, batch_size, shuffle)
 
@@ -159,7 +130,6 @@ def make_batches(reviews: Reviews, vocab: Vocab, config: SentimentConfig, batch_
 # --------------------------------------------------------------------------------------------
 def build_model(vocab_size: int, config: SentimentConfig):
     """``rnn_course.models.SequenceClassifier`` with the configuration's architecture."""
-    from rnn_course.models import SequenceClassifier
 
     return SequenceClassifier(vocab_size, num_classes=2, rnn_type=config.rnn_type, embed_size=config.embed_size,
                               hidden_size=config.hidden_size, num_layers=config.num_layers,
@@ -168,10 +138,6 @@ def build_model(vocab_size: int, config: SentimentConfig):
 
 def predict_proba(model, batches: BucketedBatches) -> np.ndarray:
     """P(positive) for every text, in the input order (batches may be length-sorted)."""
-    import paddle
-
-    from rnn_course.train import predict
-
     logits = predict(model, batches)  # (n, 2), in batch order
     probs = paddle.nn.functional.softmax(paddle.to_tensor(logits), axis=-1).numpy()[:, 1]
     out = np.empty(len(probs), dtype=np.float32)
@@ -186,14 +152,11 @@ def evaluate_model(model, batches: BucketedBatches) -> dict:
 
 
 def train_model(splits: dict, config: SentimentConfig, *, epochs=3, batch_size=64, learning_rate=2e-3,
-                clip_norm=1.0, patience=2, checkpoint_dir=None, resume=False, max_seconds=None,
+                clip_norm=1.0, patience=2, checkpoint_dir=None, resume=False, run_config=None, max_seconds=None,
                 verbose=False, progress=False, vocab: Vocab | None = None):
     """Build the vocabulary on ``splits["train"]``, train with :func:`rnn_course.train.fit`, keep the
-    epoch with the best validation accuracy. Returns ``(model, vocab, history)``."""
-    import paddle
-
-    from rnn_course.train import fit, make_optimizer
-
+    epoch with the best validation accuracy. Returns ``(model, vocab, history)``.
+    ``checkpoint_dir``/``resume``/``run_config``: see :func:`rnn_course.train.fit`."""
     vocab = vocab or build_vocab(splits["train"].texts, config)
     train = make_batches(splits["train"], vocab, config, batch_size, shuffle=True)
     valid = make_batches(splits["valid"], vocab, config, 256)
@@ -202,7 +165,7 @@ def train_model(splits: dict, config: SentimentConfig, *, epochs=3, batch_size=6
     history = fit(model, train, optimizer=optimizer, loss_fn=paddle.nn.functional.cross_entropy, epochs=epochs,
                   valid_data=valid, evaluate_fn=lambda m, v: {f"valid_{k}": x for k, x in evaluate_model(m, v).items()},
                   monitor="valid_accuracy", mode="max", patience=patience, checkpoint_dir=checkpoint_dir,
-                  resume=resume, max_seconds=max_seconds, verbose=verbose, progress=progress)
+                  resume=resume, run_config=run_config, max_seconds=max_seconds, verbose=verbose, progress=progress)
     return model, vocab, history
 
 
@@ -210,51 +173,15 @@ def train_model(splits: dict, config: SentimentConfig, *, epochs=3, batch_size=6
 # Model directories and prediction
 # --------------------------------------------------------------------------------------------
 def save_model_dir(directory, model, vocab: Vocab, config: SentimentConfig, metrics: dict | None = None) -> Path:
-    """Write ``config.json``, ``vocab.json``, ``model.pdparams`` (and ``metrics.json``) atomically."""
-    from rnn_course.train import _atomic_write, save_checkpoint
-
-    directory = ensure_writable_dir(directory)
-    save_checkpoint(directory, model)
-    _atomic_write(directory / "vocab.json", lambda p: vocab.save(p))
-    _write_json(directory / "config.json", config.to_dict())
-    if metrics is not None:
-        _write_json(directory / "metrics.json", metrics)
-    return directory
+    """Write a sentiment model directory (:mod:`rnn_course.checkpoints` format) in one atomic swap."""
+    return checkpoints.save_model_dir(directory, MODEL_KIND, checkpoints.model_arrays(model), vocab, config.to_dict(), metrics)
 
 
-def _write_json(path: Path, data) -> None:
-    from rnn_course.train import _atomic_write
-
-    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    _atomic_write(path, lambda p: Path(p).write_text(text, encoding="utf-8"))
-
-
-def ensure_writable_dir(directory) -> Path:
-    """Create ``directory`` if needed and prove a file can be written there (before any training)."""
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".write_test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise CourseError(f"cannot write to output directory {directory}: {err.strerror or err}") from err
-    return directory
-
-
-def read_config(directory) -> SentimentConfig:
-    path = Path(directory) / "config.json"
-    if not Path(directory).is_dir():
-        raise CourseError(f"model directory not found: {directory}")
-    if not path.is_file():
-        raise CourseError(f"{directory} is not a sentiment model directory (no config.json)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CourseError(f"config file is corrupt: {path}") from err
-    if not isinstance(data, dict):
-        raise CourseError(f"config file is corrupt: {path}")
-    return SentimentConfig.from_dict(data)
+def read_model_dir(directory=None, *, trust_pickle: bool = False) -> tuple:
+    """``(config, vocab, arrays, metrics)`` of a sentiment model directory (default: the shipped one)."""
+    arrays, vocab_path, config, metrics = checkpoints.read_model_dir(directory or SHIPPED_MODEL, MODEL_KIND,
+                                                                      trust_pickle=trust_pickle)
+    return SentimentConfig.from_dict(config), Vocab.load(vocab_path), arrays, metrics
 
 
 class SentimentPredictor:
@@ -269,16 +196,12 @@ class SentimentPredictor:
         self.model.eval()
 
     @classmethod
-    def load(cls, directory=None) -> SentimentPredictor:
-        from rnn_course.train import load_weights
-
-        directory = Path(directory) if directory else SHIPPED_MODEL
-        config = read_config(directory)
-        vocab = Vocab.load(directory / "vocab.json")
+    def load(cls, directory=None, *, trust_pickle: bool = False) -> SentimentPredictor:
+        """Load a model directory (default: the shipped model); never unpickles unless ``trust_pickle``."""
+        directory = directory or SHIPPED_MODEL
+        config, vocab, arrays, metrics = read_model_dir(directory, trust_pickle=trust_pickle)
         model = build_model(len(vocab), config)
-        load_weights(model, directory)
-        metrics_path = directory / "metrics.json"
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+        checkpoints.set_model_arrays(model, arrays, directory)
         return cls(model, vocab, config, metrics)
 
     def batches(self, texts, labels=None, batch_size=256) -> BucketedBatches:
@@ -310,40 +233,70 @@ def export_model(model, path_prefix) -> list:
     Paddle 3 (PIR) writes ``<prefix>.json`` (the program) and ``<prefix>.pdiparams`` (the weights).
     Returns the written files.
     """
-    import paddle
-    from paddle.static import InputSpec
-
     prefix = Path(path_prefix)
-    ensure_writable_dir(prefix.parent)
+    if not prefix.name or prefix.name in (".", "..") or str(path_prefix).endswith(("/", "\\")):
+        raise CourseError(f"export path {str(path_prefix)!r} needs a file name prefix, e.g. sentiment-export/model")
+    if prefix.is_dir():
+        raise CourseError(f"export path {prefix} is a folder: give a file name prefix inside it, e.g. {prefix}/model")
+    try:
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CourseError(f"cannot create the export folder {prefix.parent}: {err.strerror or err}") from err
+    if not os.access(prefix.parent, os.W_OK):
+        raise CourseError(f"cannot write to the export folder {prefix.parent}: permission denied")
     model.eval()
     spec = [InputSpec([None, None], "int64", name="ids"), InputSpec([None], "int64", name="lengths")]
     paddle.jit.save(model, str(prefix), input_spec=spec)
+    contract = {"inputs": {"ids": "(batch, time) int64, every id in [0, vocab_size)",
+                           "lengths": "(batch,) int64, every length in [1, time]"},
+                "outputs": {"logits": "(batch, 2) float32; softmax column 1 = P(positive)"},
+                "vocab_size": int(model.embedding._num_embeddings)}
+    checkpoints.write_json(Path(f"{prefix}.contract"), contract, "the input contract")
     return sorted(p for p in prefix.parent.glob(prefix.name + ".*"))
 
 
 def load_exported(path_prefix):
-    """``paddle.jit.load`` of an exported model (a callable layer: ``layer(ids, lengths)``)."""
-    import paddle
-
+    """``paddle.jit.load`` of an exported model (a callable layer: ``layer(ids, lengths)``; its inputs
+    are not checked — see ``<prefix>.contract``)."""
     prefix = Path(path_prefix)
     if not Path(str(prefix) + ".pdiparams").is_file():
         raise CourseError(f"no exported model at {prefix} (expected {prefix.name}.json + .pdiparams)")
     return paddle.jit.load(str(prefix))
 
 
-def inference_predictor(path_prefix):
-    """A ``paddle.inference`` predictor (the deployment engine) for an exported model."""
-    from paddle import inference
+@dataclass
+class ExportedPredictor:
+    """A ``paddle.inference`` predictor with the input contract its export wrote (``vocab_size``)."""
 
+    predictor: object
+    vocab_size: int
+
+
+def inference_predictor(path_prefix) -> ExportedPredictor:
+    """A ``paddle.inference`` predictor (the deployment engine) for an exported model, with its
+    input contract (``<prefix>.contract``); use it with :func:`run_inference`."""
     prefix = str(path_prefix)
+    if not Path(prefix + ".pdiparams").is_file():
+        raise CourseError(f"no exported model at {prefix} (expected {Path(prefix).name}.json + .pdiparams)")
+    contract = checkpoints.read_json(prefix + ".contract", "the exported model's input contract")
+    vocab_size = contract.get("vocab_size")
+    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 2:
+        raise CourseError(f"{prefix}.contract is corrupt (vocab_size must be a whole number ≥ 2)")
     config = inference.Config(prefix + ".json", prefix + ".pdiparams")
     config.disable_gpu()
     config.disable_glog_info()
-    return inference.create_predictor(config)
+    return ExportedPredictor(inference.create_predictor(config), vocab_size)
 
 
-def run_inference(predictor, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Feed (ids, lengths) to a ``paddle.inference`` predictor; returns the logits."""
+def run_inference(exported: ExportedPredictor, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Feed (ids, lengths) to a ``paddle.inference`` predictor; returns the logits.
+
+    The exported program does not check its inputs (a length > time steps or an id outside the
+    vocabulary crashes the process or reads out of bounds), so the contract of
+    :func:`rnn_course.models.check_token_inputs` is checked here first.
+    """
+    check_token_inputs(ids, lengths, exported.vocab_size)
+    predictor = exported.predictor
     for name, value in zip(predictor.get_input_names(), (ids, lengths), strict=False):
         handle = predictor.get_input_handle(name)
         handle.reshape(list(value.shape))

@@ -1,24 +1,24 @@
 """One training loop for scratch and built-in models alike.
 
 A batch is a tuple ``(*inputs, target)``: the model is called as ``model(*inputs)`` and the loss as
-``loss_fn(output, target)``. Validation runs after each epoch; the best epoch (by ``monitor``) can
-stop training early; checkpoints are written atomically and a run resumes exactly where it stopped.
+``loss_fn(output, target)``. :func:`train_epoch` is the loop itself; :func:`fit` adds validation, early
+stopping, budgets and checkpoints (a run resumes exactly where it stopped).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import pickle
-import random
-import tempfile
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import paddle
+import paddle.distributed as dist
 
+from rnn_course.checkpoints import STATE, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from rnn_course.errors import CourseError
 
 
@@ -102,101 +102,6 @@ class History:
 
 
 # --------------------------------------------------------------------------------------------
-# Checkpoints: atomic writes, clear errors, exact resume
-# --------------------------------------------------------------------------------------------
-def _atomic_write(path: Path, write) -> None:
-    """Write via a temporary file in the same directory, then rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def save_checkpoint(directory, model, optimizer=None, state=None) -> Path:
-    """Save weights (``model.pdparams``), optimizer state and a pickled training state atomically."""
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise CourseError(f"cannot create checkpoint directory {directory}: {err.strerror}") from err
-    _atomic_write(directory / "model.pdparams", lambda p: paddle.save(model.state_dict(), p))
-    if optimizer is not None:
-        opt_state = _rename_optimizer_state(optimizer.state_dict(), _param_names(model))
-        _atomic_write(directory / "optimizer.pdopt", lambda p: paddle.save(opt_state, p))
-    if state is not None:
-        _atomic_write(directory / "train_state.pkl", lambda p: Path(p).write_bytes(pickle.dumps(state)))
-    return directory
-
-
-def _param_names(model) -> dict:
-    """Paddle's global parameter names (``linear_3.w_0``, which depend on how many layers were
-    created before) → the model's structural names (``fc.weight``)."""
-    return {param.name: name for name, param in model.named_parameters()}
-
-
-def _rename_optimizer_state(state: dict, names: dict) -> dict:
-    """Rename accumulator keys (``<param name>_moment1_0``) with ``names``: optimizer state saved by
-    structural name can be loaded into a freshly built model whose global names differ."""
-    ordered = sorted(names, key=len, reverse=True)  # longest prefix wins
-    renamed = {}
-    for key, value in state.items():
-        prefix = next((n for n in ordered if key.startswith(n + "_")), None)
-        renamed[names[prefix] + key[len(prefix):] if prefix else key] = value
-    return renamed
-
-
-def load_optimizer_state(optimizer, model, path) -> None:
-    """Load an optimizer state written by :func:`save_checkpoint` into ``optimizer`` of ``model``."""
-    try:
-        state = paddle.load(str(path))
-    except Exception as err:
-        raise CourseError(f"optimizer state {path} is corrupt") from err
-    to_global = {v: k for k, v in _param_names(model).items()}
-    optimizer.set_state_dict(_rename_optimizer_state(state, to_global))
-
-
-def load_weights(model, directory) -> None:
-    """Load ``model.pdparams`` from ``directory`` into ``model``; errors name the problem."""
-    path = Path(directory) / "model.pdparams"
-    if not path.is_file():
-        raise CourseError(f"no model weights at {path}")
-    try:
-        weights = paddle.load(str(path))
-    except Exception as err:  # paddle raises several types for a damaged file
-        raise CourseError(f"checkpoint {path} is corrupt or not a Paddle checkpoint") from err
-    if not isinstance(weights, dict):
-        raise CourseError(f"checkpoint {path} is corrupt or not a Paddle checkpoint")
-    own = model.state_dict()
-    missing = sorted(set(own) - set(weights))
-    if missing:
-        raise CourseError(f"checkpoint {path} does not fit this model (missing {missing[0]!r})")
-    for name, tensor in own.items():
-        if list(tensor.shape) != list(weights[name].shape):
-            raise CourseError(f"checkpoint {path} does not fit this model ({name}: "
-                              f"{list(weights[name].shape)} vs {list(tensor.shape)})")
-    model.set_state_dict(weights)
-
-
-def _rng_state():
-    return {"random": random.getstate(), "numpy": np.random.get_state(), "paddle": paddle.get_rng_state()}
-
-
-def _set_rng_state(state):
-    random.setstate(state["random"])
-    np.random.set_state(state["numpy"])
-    paddle.set_rng_state(state["paddle"])
-
-
-# --------------------------------------------------------------------------------------------
 # Data parallelism: the same script on one process or under paddle.distributed.launch
 # --------------------------------------------------------------------------------------------
 def world_size() -> int:
@@ -218,8 +123,6 @@ def _parallel_model(model):
     averaged across processes in ``backward``); otherwise return it unchanged."""
     if world_size() <= 1:
         return model
-    import paddle.distributed as dist
-
     if not dist.is_initialized():
         dist.init_parallel_env()
     return paddle.DataParallel(model)
@@ -243,8 +146,6 @@ class _Progress:
     """A one-line ``\r`` progress bar on stderr (for long command-line runs, never in notebooks)."""
 
     def __init__(self, enabled: bool, epoch: int, epochs: int, total):
-        import sys
-
         self.enabled, self.stream = enabled, sys.stderr
         self.epoch, self.epochs, self.total, self.start = epoch, epochs, total, time.perf_counter()
 
@@ -267,7 +168,7 @@ class _Progress:
 
 def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, evaluate_fn=None,
         monitor="valid_loss", mode="min", patience=None, restore_best=True, max_steps=None,
-        max_seconds=None, checkpoint_dir=None, resume=False, log_every=None, verbose=False,
+        max_seconds=None, checkpoint_dir=None, resume=False, run_config=None, log_every=None, verbose=False,
         progress=False) -> History:
     """Train ``model`` for up to ``epochs`` passes over ``train_data`` (any re-iterable of batches).
 
@@ -276,79 +177,134 @@ def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, eva
     * ``patience``: stop after that many epochs without improvement; ``restore_best`` reloads the best
       epoch's weights at the end.
     * ``max_steps`` / ``max_seconds``: a compute budget (checked after every step).
-    * ``checkpoint_dir``: after every epoch, weights + optimizer + RNG state + history are written
-      atomically; ``resume=True`` continues from there exactly (same batches, same numbers).
+    * ``checkpoint_dir``: after every epoch, weights + optimizer + RNG state + history are written as one
+      atomic directory (:mod:`rnn_course.checkpoints`); ``resume=True`` continues from there exactly
+      (same batches, same numbers). ``run_config`` (a JSON-ready dict) is stored with it, and resuming
+      with a different one is an error naming the first setting that differs.
+    * A loss that becomes NaN or infinite stops training with a :class:`CourseError`.
     * ``progress``: a ``\\r`` progress bar on stderr (for terminals; keep it off in notebooks).
     * Launched by ``python -m paddle.distributed.launch --nproc_per_node N``, the same call trains
       data-parallel: ``paddle.DataParallel`` averages gradients, process k takes batches k, k+N, …,
       and only process 0 prints and writes checkpoints. Every process ends with the same weights.
     """
-    if mode not in ("min", "max"):
-        raise CourseError(f"mode must be 'min' or 'max', got {mode!r}")
-    better = (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
-    history, start_epoch, best_state = History(), 0, None
-    ckpt = Path(checkpoint_dir) if checkpoint_dir else None
-    if resume and ckpt and (ckpt / "train_state.pkl").is_file():
-        load_weights(model, ckpt)
-        if (ckpt / "optimizer.pdopt").is_file():
-            load_optimizer_state(optimizer, model, ckpt / "optimizer.pdopt")
-        try:
-            state = pickle.loads((ckpt / "train_state.pkl").read_bytes())
-        except Exception as err:
-            raise CourseError(f"training state in {ckpt} is corrupt") from err
-        history, start_epoch, best_state = state["history"], state["epoch"], state["best_weights"]
-        _set_rng_state(state["rng"])
-    started, step = time.perf_counter(), len(history.step_losses)
-    out_of_budget = False
+    improved = _improvement_test(mode)
     world, main = world_size(), is_main_process()
     if world > 1 and max_seconds:
         raise CourseError("max_seconds cannot be used with several processes (they would stop at different "
                           "steps); use max_steps")
+    history, start_epoch, best_state = History(), 0, None
+    if resume:
+        history, start_epoch, best_state = resume_from(checkpoint_dir, model, optimizer, run_config)
+    budget = Budget(max_steps, max_seconds, steps_done=len(history.step_losses))
     net = _parallel_model(model)
-    verbose, progress = verbose and main, progress and main
     model.train()
     for epoch in range(start_epoch, epochs):
-        epoch_start, losses = time.perf_counter(), []
+        epoch_start = time.perf_counter()
         total = len(train_data) // world if hasattr(train_data, "__len__") else None
-        bar = _Progress(progress, epoch + 1, epochs, total)
-        for batch in _shard(train_data, world, rank()):
-            inputs, target = _split_batch(batch)
-            loss = loss_fn(net(*inputs), target)
-            loss.backward()
-            optimizer.step()
-            optimizer.clear_grad()
-            value = loss.item()
-            losses.append(value)
-            history.step_losses.append(value)
-            step += 1
-            bar.update(len(losses), value)
-            if verbose and log_every and step % log_every == 0:
-                print(f"step {step}: loss {value:.4f}")
-            if (max_steps and step >= max_steps) or (max_seconds and time.perf_counter() - started >= max_seconds):
-                out_of_budget = True
-                break
-        bar.close()
+        bar = _Progress(progress and main, epoch + 1, epochs, total)
+        losses = train_epoch(net, _shard(train_data, world, rank()), optimizer, loss_fn, history=history,
+                             budget=budget, bar=bar, log_every=log_every if verbose and main else None)
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else math.nan,
                   "seconds": time.perf_counter() - epoch_start}
         if valid_data is not None:
-            metrics = evaluate_fn(model, valid_data) if evaluate_fn else {
-                "valid_loss": evaluate_loss(model, valid_data, loss_fn)}
-            record.update(metrics)
+            record.update(evaluate_fn(model, valid_data) if evaluate_fn else
+                          {"valid_loss": evaluate_loss(model, valid_data, loss_fn)})
         history.epochs.append(record)
-        if monitor in record and (history.best_value is None or better(record[monitor], history.best_value)):
+        if monitor in record and (history.best_value is None or improved(record[monitor], history.best_value)):
             history.best_epoch, history.best_value = epoch + 1, record[monitor]
-            if restore_best:
-                best_state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
-        if verbose:
+            best_state = {k: v.numpy().copy() for k, v in model.state_dict().items()} if restore_best else best_state
+        if verbose and main:
             print(" · ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
-        stop = bool(patience is not None and history.best_epoch is not None
-                    and epoch + 1 - history.best_epoch >= patience)
-        history.stopped_early = stop
-        if ckpt and main:
-            save_checkpoint(ckpt, model, optimizer, {"epoch": epoch + 1, "history": history,
-                                                     "best_weights": best_state, "rng": _rng_state()})
-        if stop or out_of_budget:
+        history.stopped_early = bool(patience is not None and history.best_epoch is not None
+                                     and epoch + 1 - history.best_epoch >= patience)
+        if checkpoint_dir and main:
+            save_training_state(checkpoint_dir, model, optimizer, history, epoch + 1, best_state, run_config)
+        if history.stopped_early or budget.spent:
             break
     if restore_best and best_state is not None:
         model.set_state_dict({k: paddle.to_tensor(v) for k, v in best_state.items()})
     return history
+
+
+def train_epoch(model, batches, optimizer, loss_fn, *, history=None, budget=None, bar=None, log_every=None) -> list:
+    """One pass of the training loop over ``batches``; returns the loss of every step.
+
+    The five lines a first RNN course needs are the body: forward, loss, backward, step, clear.
+    """
+    losses = []
+    for batch in batches:
+        inputs, target = _split_batch(batch)
+        loss = loss_fn(model(*inputs), target)
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        value = loss.item()
+        losses.append(value)
+        if not math.isfinite(value):
+            raise CourseError(f"training diverged: the loss became {value} at step {len(losses)} of this epoch "
+                              "(lower the learning rate or clip the gradients); nothing was saved")
+        if history is not None:
+            history.step_losses.append(value)
+        if bar is not None:
+            bar.update(len(losses), value)
+        if log_every and history is not None and len(history.step_losses) % log_every == 0:
+            print(f"step {len(history.step_losses)}: loss {value:.4f}")
+        if budget is not None and budget.charge():
+            break
+    if bar is not None:
+        bar.close()
+    return losses
+
+
+class Budget:
+    """A compute budget: at most ``max_steps`` optimizer steps and/or ``max_seconds`` of wall time."""
+
+    def __init__(self, max_steps=None, max_seconds=None, steps_done=0):
+        self.max_steps, self.max_seconds, self.steps = max_steps, max_seconds, steps_done
+        self.started, self.spent = time.perf_counter(), False
+
+    def charge(self) -> bool:
+        """Count one step; returns True once the budget is spent."""
+        self.steps += 1
+        self.spent = bool((self.max_steps and self.steps >= self.max_steps)
+                          or (self.max_seconds and time.perf_counter() - self.started >= self.max_seconds))
+        return self.spent
+
+
+def _improvement_test(mode):
+    if mode not in ("min", "max"):
+        raise CourseError(f"mode must be 'min' or 'max', got {mode!r}")
+    return (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
+
+
+# --------------------------------------------------------------------------------------------
+# Resume: the training state next to the weights (no pickle, see rnn_course.checkpoints)
+# --------------------------------------------------------------------------------------------
+def save_training_state(directory, model, optimizer, history: History, epoch: int, best_state, run_config) -> None:
+    state = {"epoch": epoch, "history": asdict(history), "rng": rng_state(), "run_config": run_config}
+    save_checkpoint(directory, model, optimizer, state, best_state)
+
+
+def has_checkpoint(directory) -> bool:
+    return bool(directory) and (Path(directory) / STATE).is_file()
+
+
+def resume_from(directory, model, optimizer, run_config=None) -> tuple:
+    """``(history, epochs done, best weights)`` from a checkpoint written by :func:`fit`; model, optimizer
+    and every RNG continue exactly where the run stopped. A missing checkpoint or a different
+    ``run_config`` is a :class:`CourseError`."""
+    if not has_checkpoint(directory):
+        raise CourseError(f"nothing to resume: no checkpoint in {directory}")
+    state, best = load_checkpoint(directory, model, optimizer)
+    saved = state.get("run_config")
+    if run_config is not None and saved is not None and saved != run_config:
+        name = next(k for k in sorted(set(saved) | set(run_config)) if saved.get(k) != run_config.get(k))
+        raise CourseError(f"cannot resume: {name} was {saved.get(name)!r} in the interrupted run, now "
+                          f"{run_config.get(name)!r} (use the same settings, or start a new run)")
+    try:
+        history = History(**state["history"])
+        epoch = int(state["epoch"])
+        set_rng_state(state["rng"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CourseError(f"training state in {directory} is corrupt ({type(err).__name__}: {err})") from err
+    return history, epoch, best

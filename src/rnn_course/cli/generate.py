@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import rnn_course
+from rnn_course import checkpoints
+from rnn_course.cli import options
 from rnn_course.cli.device import add_device_option
 from rnn_course.errors import CourseError
 from rnn_course.generate import check_temperature, check_top_k, generate_texts
-from rnn_course.language_model import load_language_model, train_and_save
+from rnn_course.language_model import MODEL_KIND, load_language_model, train_and_save
 
 
 def register(sub) -> None:
@@ -31,7 +31,9 @@ def register(sub) -> None:
     p.set_defaults(func=run_generate)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     t = actions.add_parser("train", help="train a language model on the review corpus and save it")
-    t.add_argument("--out", required=True, help="output directory")
+    t.add_argument("--out", required=True, help="output directory (an existing model there is never replaced "
+                                                "without --force)")
+    t.add_argument("--force", action="store_true", help="replace the language model already in --out")
     t.add_argument("--rnn-type", choices=["gru", "lstm", "rnn"], default="gru")
     t.add_argument("--hidden", type=int, default=256)
     t.add_argument("--embed", type=int, default=64)
@@ -52,6 +54,7 @@ def run_generate(args) -> int:
         raise CourseError(f"--n must be between 1 and 1000, got {args.n}")
     if args.max_chars < 1:
         raise CourseError(f"--max-chars must be at least 1, got {args.max_chars}")
+    options.seed(args.seed)
     rnn_course.setup(args.seed, font=False)
     model, vocab, _, metrics = load_language_model(args.model)
     rng = np.random.default_rng(args.seed)
@@ -72,10 +75,14 @@ def run_generate(args) -> int:
 
 def run_train(args) -> int:
     for name in ("hidden", "embed", "epochs", "batch_size"):
-        if getattr(args, name) < 1:
-            raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    if not (args.lr > 0 and math.isfinite(args.lr)):
-        raise CourseError(f"--lr must be a positive number, got {args.lr}")
+        options.whole(getattr(args, name), f"--{name.replace('_', '-')}")
+    options.learning_rate(args.lr)
+    options.number(args.clip, "--clip", 0.0, 1e6, low_open=True)
+    options.seed(args.seed)
+    same_folder = args.init is not None and checkpoints.recover(args.init).resolve() == \
+        checkpoints.recover(args.out).resolve()  # --init X --out X continues a model in place
+    checkpoints.check_output_dir(args.out, MODEL_KIND, force=args.force or same_folder)
+    rnn_course.setup(args.seed, font=False)
     metrics = train_and_save(args.out, rnn_type=args.rnn_type, hidden_size=args.hidden, embed_size=args.embed,
                              epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                              clip_norm=args.clip, seed=args.seed, init_dir=args.init)
