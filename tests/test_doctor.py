@@ -131,3 +131,22 @@ def test_doctor_command_is_registered(monkeypatch, capsys):
     monkeypatch.setattr(doctor, "CHECKS", (lambda: [doctor.Check("thing", "fine")],))
     assert main(["doctor"]) == 0
     assert "thing" in capsys.readouterr().out
+
+
+def test_notebooks_name_the_kernel_jupyterlab_starts():
+    """JupyterLab writes the running kernel's spec into ``metadata.kernelspec`` when a notebook opens:
+    a stored display_name other than the installed kernel's ("Python 3" vs "Python 3 (ipykernel)")
+    marks every chapter as having unsaved changes (●) the moment it is opened."""
+    import json
+    from pathlib import Path
+
+    from ipykernel.kernelspec import get_kernel_dict
+
+    root = Path(__file__).resolve().parents[1]
+    expected = {"name": "python3", "display_name": get_kernel_dict()["display_name"], "language": "python"}
+    paths = [p for pattern in ("chapters/*.ipynb", "chapters/exercises/*.ipynb", "student/exercises/*.ipynb")
+             for p in sorted(root.glob(pattern))]
+    assert paths
+    wrong = {str(p.relative_to(root)): json.loads(p.read_text(encoding="utf-8"))["metadata"].get("kernelspec")
+             for p in paths}
+    assert not {k: v for k, v in wrong.items() if v != expected}, expected
