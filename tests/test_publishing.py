@@ -37,7 +37,8 @@ def _guide_block(name: str) -> str:
 
 def test_teaching_guide_nbgrader_example(tmp_path):
     """The worked example of docs/teaching.md, run as written: nbgrader with a local SQLite
-    gradebook grades the solution 3/3 and the unchanged student edition 0/3, offline."""
+    gradebook grades the solution 3/4 and the unchanged student edition 0/4 (the 4th point is the
+    teacher-graded written answer), offline."""
     script = tmp_path / "example.sh"
     script.write_text("set -euo pipefail\n" + _guide_block("grading-example"), encoding="utf-8")
     env = dict(os.environ, REPO=str(ROOT), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
@@ -49,7 +50,7 @@ def test_teaching_guide_nbgrader_example(tmp_path):
     scores = {r.split(",")[header.index("student_id")]: (float(r.split(",")[header.index("score")]),
                                                          float(r.split(",")[header.index("max_score")]))
               for r in rows[1:]}
-    assert scores == {"alice": (3.0, 3.0), "bob": (0.0, 3.0)}
+    assert scores == {"alice": (3.0, 4.0), "bob": (0.0, 4.0)}  # + 1 teacher-graded point (written answer)
 
 
 # --------------------------------------------------------------------------------------------

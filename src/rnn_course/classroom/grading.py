@@ -168,17 +168,30 @@ def grade_cells(path, reference=None, timeout: int = 600) -> list:
                                 resources={"metadata": {"path": workdir}}, on_cell_executed=on_cell_executed,
                                 log=quiet, extra_arguments=["--HistoryManager.hist_file=:memory:"])
         try:
-            # The kernel's own stderr ("running over TCP…" and the like) is not the student's business.
-            client.execute(stderr=subprocess.DEVNULL, cwd=workdir, env=_kernel_env(workdir))
+            # The kernel process's own output ("running over TCP…", Paddle's C++ traceback when the
+            # kernel is stopped) is not the student's business; cell outputs travel over ZMQ.
+            client.execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir,
+                           env=_kernel_env(workdir))
         except (CellTimeoutError, DeadKernelError) as err:
+            if _interrupted(client):
+                raise KeyboardInterrupt from None
             print(f"rnn-course: {path.name}: execution stopped early ({type(err).__name__}); "
                   "tests that did not run score 0", file=sys.stderr)
+        except Exception:
+            if _interrupted(client):  # Ctrl-C: nbclient already stopped the kernel, then tripped over it
+                raise KeyboardInterrupt from None
+            raise
     results = []
     for c in tests:
         grade_id = c.metadata["nbgrader"]["grade_id"]
         message = outcome.get(grade_id, NOT_RUN)
         results.append(TestResult(grade_id, float(c.metadata["nbgrader"].get("points", 0)), message == "", message))
     return results
+
+
+def _interrupted(client) -> bool:
+    """Whether nbclient's own SIGINT/SIGTERM handler ran (it shuts the kernel down, then the run fails)."""
+    return getattr(client, "_async_cleanup_kernel_future", None) is not None
 
 
 def _kernel_env(workdir: str) -> dict:
