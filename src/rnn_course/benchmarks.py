@@ -20,9 +20,12 @@ import numpy as np
 import paddle
 from paddle import nn
 
+from rnn_course.cells import check_cell_type
 from rnn_course.data import adding_problem
 from rnn_course.errors import CourseError
+from rnn_course.models import SequenceRegressor
 from rnn_course.runtime import shift_seed
+from rnn_course.train import predict
 
 BENCH_CELLS = ("rnn", "lstm", "gru", "irnn")
 MEAN_PREDICTOR_MSE = 1.0 / 6.0  # Var(U1 + U2) = 2 · 1/12 for the two marked uniform values
@@ -63,26 +66,17 @@ class AddingRecord:
                 "train_steps": self.train_steps, "seconds": self.seconds}
 
 
-class AddingModel(nn.Layer):
-    """(batch, T, 2) → recurrent layer → last hidden state → Linear → (batch, 1)."""
+class AddingModel(SequenceRegressor):
+    """(batch, T, 2) → recurrent layer → last hidden state → Linear → (batch, 1): a
+    :class:`~rnn_course.models.SequenceRegressor` that also knows the IRNN (ReLU, identity init)."""
 
     def __init__(self, cell_type: str, hidden: int = 32, input_size: int = 2, seed: int = 0):
-        super().__init__()
-        self.cell_type = check_bench_cell(cell_type)
-        if self.cell_type == "lstm":
-            self.rnn = nn.LSTM(input_size, hidden)
-        elif self.cell_type == "gru":
-            self.rnn = nn.GRU(input_size, hidden)
-        else:
-            activation = "relu" if self.cell_type == "irnn" else "tanh"
-            self.rnn = nn.SimpleRNN(input_size, hidden, activation=activation)
-            if self.cell_type == "irnn":
-                identity_init(self.rnn, seed=seed)
-        self.head = nn.Linear(hidden, 1)
-
-    def forward(self, x):
-        outputs, _ = self.rnn(x)  # (batch, T, hidden)
-        return self.head(outputs[:, -1])  # (batch, 1)
+        cell_type = check_bench_cell(cell_type)
+        irnn = cell_type == "irnn"
+        super().__init__(input_size, hidden, "rnn" if irnn else cell_type, activation="relu" if irnn else "tanh")
+        self.cell_type = cell_type
+        if irnn:
+            identity_init(self.rnn, seed=seed)
 
 
 def identity_init(layer, input_std: float = 1e-3, seed: int = 0) -> None:
@@ -103,23 +97,20 @@ def identity_init(layer, input_std: float = 1e-3, seed: int = 0) -> None:
 
 
 def check_bench_cell(cell_type: str) -> str:
-    name = str(cell_type).lower()
-    name = {"simplernn": "rnn", "simple_rnn": "rnn", "vanilla": "rnn"}.get(name, name)
-    if name not in BENCH_CELLS:
-        raise CourseError(f"unknown cell type {cell_type!r}: choose one of {', '.join(BENCH_CELLS)}")
-    return name
+    """:func:`rnn_course.cells.check_cell_type` plus ``"irnn"``."""
+    if str(cell_type).lower() == "irnn":
+        return "irnn"
+    try:
+        return check_cell_type(cell_type)
+    except CourseError:
+        raise CourseError(f"unknown cell type {cell_type!r}: choose one of {', '.join(BENCH_CELLS)}") from None
 
 
 def evaluate_mse(model, x, y, batch: int = 500) -> float:
-    """Mean squared error of ``model`` on (x, y) NumPy arrays, without gradients."""
-    model.eval()
-    total = 0.0
-    with paddle.no_grad():
-        for start in range(0, len(x), batch):
-            pred = model(paddle.to_tensor(x[start:start + batch])).numpy()
-            total += float(((pred - y[start:start + batch]) ** 2).sum())
-    model.train()
-    return total / y.size
+    """Mean squared error of ``model`` on (x, y) NumPy arrays (:func:`rnn_course.train.predict`: eval
+    mode, no gradients, the model's mode restored afterwards)."""
+    pred = predict(model, [(x[start:start + batch], y[start:start + batch]) for start in range(0, len(x), batch)])
+    return sum(float(((pred[s:s + batch] - y[s:s + batch]) ** 2).sum()) for s in range(0, len(x), batch)) / y.size
 
 
 def adding_benchmark(cell_type: str, steps: int, seed: int, hidden: int = 32, batch: int = 64,

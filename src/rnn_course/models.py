@@ -13,12 +13,14 @@ from rnn_course.errors import CourseError
 LAYERS = {"rnn": nn.SimpleRNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-def make_rnn(rnn_type, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0):
-    """``paddle.nn.SimpleRNN/LSTM/GRU`` by name, batch-first ((batch, time, feature))."""
-    layer = LAYERS[check_cell_type(rnn_type)]
-    return layer(input_size, hidden_size, num_layers=num_layers,
-                 direction="bidirect" if bidirectional else "forward",
-                 dropout=dropout if num_layers > 1 else 0.0)
+def make_rnn(rnn_type, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, activation="tanh"):
+    """``paddle.nn.SimpleRNN/LSTM/GRU`` by name, batch-first ((batch, time, feature)); ``activation``
+    ("tanh" or "relu") applies to the SimpleRNN only."""
+    rnn_type = check_cell_type(rnn_type)
+    extra = {"activation": activation} if rnn_type == "rnn" else {}
+    return LAYERS[rnn_type](input_size, hidden_size, num_layers=num_layers,
+                            direction="bidirect" if bidirectional else "forward",
+                            dropout=dropout if num_layers > 1 else 0.0, **extra)
 
 
 def final_hidden(state, rnn_type, num_layers, bidirectional):
@@ -90,12 +92,13 @@ class SequenceRegressor(nn.Layer):
 
     ``forward(x (batch, time, input)) -> (batch, output)``, or (batch, time, output) with
     ``many_to_many=True``. Used for the adding problem, sine waves and time series.
+    ``activation="relu"`` makes a ReLU SimpleRNN (with identity init: an IRNN).
     ``scratch=True`` swaps the fused Paddle layer for our from-scratch cell unrolled in Python
     (one layer only) — same parameters, same results, same training loop.
     """
 
     def __init__(self, input_size=1, hidden_size=32, rnn_type="lstm", output_size=1, num_layers=1,
-                 many_to_many=False, scratch=False):
+                 many_to_many=False, scratch=False, activation="tanh"):
         super().__init__()
         self.rnn_type, self.num_layers, self.many_to_many = check_cell_type(rnn_type), num_layers, many_to_many
         if scratch:
@@ -103,7 +106,7 @@ class SequenceRegressor(nn.Layer):
                 raise CourseError("the scratch version has one layer")
             self.rnn = Unrolled(make_scratch_cell(rnn_type, input_size, hidden_size))
         else:
-            self.rnn = make_rnn(rnn_type, input_size, hidden_size, num_layers)
+            self.rnn = make_rnn(rnn_type, input_size, hidden_size, num_layers, activation=activation)
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):
