@@ -154,16 +154,6 @@ def rnn_forward(xs, W_ih, W_hh, b_ih, b_hh, h0=None, lengths=None, activation="t
     return cell_forward("rnn", xs, W_ih, W_hh, b_ih, b_hh, h0, lengths, activation=activation)
 
 
-def lstm_forward(xs, W_ih, W_hh, b_ih, b_hh, state=None, lengths=None):
-    """LSTM over a sequence: returns (outputs, (h_T, c_T))."""
-    return cell_forward("lstm", xs, W_ih, W_hh, b_ih, b_hh, state, lengths)
-
-
-def gru_forward(xs, W_ih, W_hh, b_ih, b_hh, h0=None, lengths=None, reset_after=True):
-    """GRU over a sequence: returns (outputs, h_T)."""
-    return cell_forward("gru", xs, W_ih, W_hh, b_ih, b_hh, h0, lengths, reset_after=reset_after)
-
-
 def _reverse_within(xs, lengths):
     """Reverse each sequence inside its own length, leaving the padding where it is."""
     out = np.zeros_like(xs)
