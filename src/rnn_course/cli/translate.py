@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import rnn_course
+from rnn_course.cli.device import add_device_option
 from rnn_course.errors import CourseError
 
 ACTIONS = ("evaluate", "train")
@@ -36,6 +37,7 @@ def register(sub) -> None:
                    help="train: attention variant (default additive)")
     p.add_argument("--seed", type=int, default=None, help="train: random seed (default 0)")
     p.add_argument("--checkpoint", default=None, help="train: directory for per-epoch checkpoints (resumable)")
+    add_device_option(p)
     p.set_defaults(func=run_translate)
 
 
