@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
+from rnn_course.data import Vocab
 from rnn_course.errors import CourseError
 
 FORMAT_VERSION = 2  # 1 = the pickle-based model.pdparams folders of earlier course versions
@@ -317,8 +318,6 @@ def _read_legacy_dir(directory: Path, kind: str, trust_pickle: bool) -> tuple:
 def convert_model_dir(directory, kind: str, *, trust_pickle: bool = False) -> Path:
     """Re-save an older model directory (pickle ``model.pdparams`` or an ``.npz`` without manifest) in
     the current format, in place and atomically; weights keep their dtype, so predictions are identical."""
-    from rnn_course.data import Vocab
-
     directory = Path(directory)
     arrays, vocab_path, config, metrics = read_model_dir(directory, kind, trust_pickle=trust_pickle)
     readme = (directory / "README.md").read_text(encoding="utf-8") if (directory / "README.md").is_file() else None

@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import paddle
 
 from rnn_course.data import make_windows
 from rnn_course.errors import CourseError
+from rnn_course.models import SequenceRegressor
 from rnn_course.runtime import shift_seed
+from rnn_course.train import fit, make_optimizer, predict
 
 SERIES = {  # name → (seasonal period, unit, description)
     "sunspots": (11, "年", "yearly sunspot numbers 1700–2008"),
@@ -135,45 +138,37 @@ def predict_linear_ar(coef, X) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # A small LSTM forecaster trained with MSE + Adam
 # --------------------------------------------------------------------------------------------
-def windows_batches(X, y, batch_size=32, shuffle=False, seed=0):
-    """A re-iterable of (X, y) float32 batches for :func:`rnn_course.train.fit`."""
+class WindowBatches:
+    """A re-iterable of (X, y) float32 batches for :func:`rnn_course.train.fit`; with ``shuffle`` every
+    pass draws a new order from its own seeded generator."""
 
-    class _Batches:
-        def __init__(self):
-            self.rng = np.random.default_rng(shift_seed(seed))
+    def __init__(self, X, y, batch_size=32, shuffle=False, seed=0):
+        self.X, self.y, self.batch_size, self.shuffle = X, y, batch_size, shuffle
+        self.rng = np.random.default_rng(shift_seed(seed))
 
-        def __iter__(self):
-            order = self.rng.permutation(len(X)) if shuffle else np.arange(len(X))
-            for start in range(0, len(order), batch_size):
-                index = order[start : start + batch_size]
-                yield X[index].astype(np.float32), y[index].astype(np.float32)
-
-    return _Batches()
+    def __iter__(self):
+        order = self.rng.permutation(len(self.X)) if self.shuffle else np.arange(len(self.X))
+        for start in range(0, len(order), self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield self.X[index].astype(np.float32), self.y[index].astype(np.float32)
 
 
 def train_forecaster(windows: dict, rnn_type="lstm", hidden_size=32, epochs=60, learning_rate=1e-2,
                      batch_size=32, patience=15, seed=0):
     """Fit ``SequenceRegressor`` on scaled windows (``split_windows`` output) with MSE and Adam, keeping
     the epoch with the lowest validation MSE. Returns (model, history)."""
-    import paddle
-
-    from rnn_course.models import SequenceRegressor
-    from rnn_course.train import fit, make_optimizer
-
     paddle.seed(shift_seed(seed))
     model = SequenceRegressor(input_size=1, hidden_size=hidden_size, rnn_type=rnn_type)
-    history = fit(model, windows_batches(*windows["train"], batch_size, shuffle=True, seed=seed),
+    history = fit(model, WindowBatches(*windows["train"], batch_size, shuffle=True, seed=seed),
                   optimizer=make_optimizer(model, "adam", learning_rate, clip_norm=1.0),
                   loss_fn=paddle.nn.functional.mse_loss, epochs=epochs,
-                  valid_data=windows_batches(*windows["valid"], 256), patience=patience)
+                  valid_data=WindowBatches(*windows["valid"], 256), patience=patience)
     return model, history
 
 
 def forecast(model, X) -> np.ndarray:
     """One-step forecasts of a trained model for windows X (n, window, 1), as float64 (n, 1)."""
-    from rnn_course.train import predict
-
-    return predict(model, windows_batches(X, np.zeros((len(X), 1)), 256)).astype(np.float64)
+    return predict(model, WindowBatches(X, np.zeros((len(X), 1)), 256)).astype(np.float64)
 
 
 def recursive_forecast(step_fn, history, steps: int) -> np.ndarray:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import paddle
 
+from rnn_course.data import char_tokenize
 from rnn_course.errors import CourseError
+from rnn_course.language_model import BOS, EOS, NEG, POS, start_token
 from rnn_course.runtime import shift_seed
 
 # --------------------------------------------------------------------------------------------
@@ -84,17 +87,12 @@ def sample_from(probs, rng) -> np.ndarray:
 # Generating sequences
 # --------------------------------------------------------------------------------------------
 def banned_ids(vocab) -> list:
-    from rnn_course.language_model import BOS, NEG, POS
-
     return [vocab.stoi[t] for t in ("<pad>", "<unk>", BOS, POS, NEG) if t in vocab.stoi]
 
 
 def encode_prompt(prompt: str, vocab, label=None) -> list:
     """Start token for ``label`` plus the prompt's characters; a prompt with no known character is
     an error (the model would only see ``<unk>``)."""
-    from rnn_course.data import char_tokenize
-    from rnn_course.language_model import start_token
-
     chars = char_tokenize(prompt or "")
     ids = vocab.encode(chars)
     if chars and all(i == vocab.unk_id for i in ids):
@@ -107,8 +105,6 @@ def generate_ids(model, prefixes, *, max_new=120, temperature=1.0, top_k=None, s
     """Continue each id list in ``prefixes`` (run as one batch; equal-length prefixes) by up to
     ``max_new`` sampled ids, stopping a row at ``eos_id``. Returns the new ids of each row
     (without ``eos_id``)."""
-    import paddle
-
     temperature, top_k = check_temperature(temperature), check_top_k(top_k)
     if len({len(p) for p in prefixes}) != 1:
         raise CourseError("prefixes generated together must have the same length")
@@ -136,8 +132,6 @@ def generate_ids(model, prefixes, *, max_new=120, temperature=1.0, top_k=None, s
 def generate_texts(model, vocab, *, prompt="", label=None, n=1, max_new=120, temperature=1.0, top_k=None,
                    seed=0) -> list:
     """``n`` continuations of ``prompt`` (the prompt is included in each returned text)."""
-    from rnn_course.language_model import EOS
-
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise CourseError(f"n must be a whole number ≥ 1, got {n!r}")
     prefix = encode_prompt(prompt, vocab, label)

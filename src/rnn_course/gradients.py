@@ -21,6 +21,7 @@ Shapes: ``xs`` (batch, time, input); recurrent weights in Paddle's layout (``W_i
 from __future__ import annotations
 
 import numpy as np
+import paddle
 
 from rnn_course.errors import CourseError
 from rnn_course.runtime import shift_seed
@@ -167,8 +168,6 @@ def gradient_check(params: dict, xs, targets, mode: str = "many_to_one", eps: fl
 def paddle_rnn_grads(params: dict, xs, targets, mode: str = "many_to_one"):
     """The same loss and gradients from ``paddle.nn.SimpleRNN`` + ``paddle.nn.Linear`` + autograd,
     in float64. Returns (loss, grads) with the names of :func:`rnn_bptt`."""
-    import paddle
-
     _check_mode(mode)
     previous = paddle.get_default_dtype()
     paddle.set_default_dtype("float64")
@@ -232,8 +231,6 @@ def hidden_grad_norms(cell, xs, loss_fn=None, state=None, detach_every: int | No
     (batch, time, input); the norm of each sample's gradient is averaged over the batch (samples do
     not interact). Returns a NumPy array of length T; entry t−1 belongs to h_t.
     """
-    import paddle
-
     xs = paddle.to_tensor(xs) if not isinstance(xs, paddle.Tensor) else xs
     hs, _ = unroll_cell(cell, xs, state, detach_every)
     loss = hs[-1].sum() if loss_fn is None else loss_fn(hs[-1])

@@ -10,17 +10,29 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+import paddle
+
+import rnn_course
+from rnn_course.cells import cell_forward, numpy_params
+from rnn_course.data import load_review_splits
+from rnn_course.models import LAYERS
+from rnn_course.sentiment import (
+    LABEL_NAMES,
+    SHIPPED_MODEL,
+    SentimentConfig,
+    SentimentPredictor,
+    evaluate_model,
+    make_batches,
+    tfidf_baseline,
+    train_model,
+)
+
 TOUR_SENTENCES = ("房间很干净，服务也很周到，下次还来", "质量太差了，用了两天就坏了", "书的内容一般，但是印刷很精美")
 
 
 def verify_cells(seed: int = 0) -> dict:
     """Max |scratch − paddle.nn| for each cell type over a random 9-step sequence."""
-    import numpy as np
-    import paddle
-
-    from rnn_course.cells import cell_forward, numpy_params
-    from rnn_course.models import LAYERS
-
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((3, 9, 5)).astype(np.float32)
     diffs = {}
@@ -36,14 +48,6 @@ def verify_cells(seed: int = 0) -> dict:
 def train_small_sentiment(splits: dict, epochs: int = 1):
     """A char-level GRU(64) over the first 64 characters, ``epochs`` passes; returns
     ``(predictor, test metrics, seconds)``."""
-    from rnn_course.sentiment import (
-        SentimentConfig,
-        SentimentPredictor,
-        evaluate_model,
-        make_batches,
-        train_model,
-    )
-
     config = SentimentConfig(tokenizer="char", rnn_type="gru", embed_size=32, hidden_size=64, max_len=64,
                              max_vocab=4000, dropout=0.2)
     start = time.perf_counter()
@@ -59,12 +63,7 @@ def _row(name, scores):
 
 def show_tour(seed: int = 0) -> int:
     """Print the tour (the ``rnn-course tour`` command)."""
-    import rnn_course
-
     rnn_course.setup(seed, font=False)
-    from rnn_course.data import load_review_splits
-    from rnn_course.sentiment import LABEL_NAMES, SHIPPED_MODEL, SentimentPredictor, tfidf_baseline
-
     start = time.perf_counter()
     print("循环神经网络实战课 — tour (CPU, offline)\n")
     print("1) From-scratch NumPy cells vs paddle.nn (max |difference| over 9 steps):")
@@ -82,7 +81,7 @@ def show_tour(seed: int = 0) -> int:
     print(_row("GRU trained just now (1 epoch)", small_scores))
     print(_row("TF-IDF char 1-3-gram + LogisticReg.", base_scores))
     shipped = None
-    if (SHIPPED_MODEL / "config.json").is_file():
+    if (SHIPPED_MODEL / "manifest.json").is_file():
         shipped = SentimentPredictor.load()
         print(_row("shipped checkpoint (longer training)", shipped.evaluate(splits["test"])))
 
