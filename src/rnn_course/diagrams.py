@@ -807,18 +807,18 @@ def draw_text_to_tensor():
         text(ax, x, 5.78, sub, size=SMALL, colour=GREY)
 
     # 1 text
-    stage(1.0, "① 文本", "（一批评论）")
+    stage(1.0, "文本", "（一批评论）")
     for r, t in enumerate(texts):
         box(ax, 1.0, 4.9 - r * 0.75, 1.45, 0.46, t, STATE["x"], fill="white", size=SIZE)
     arrow(ax, (1.85, 4.55), (2.35, 4.55), GREY, lw=2)
     # 2 tokens (characters)
-    stage(3.55, "② 切成词元（token）", "按字切；也可以按词（jieba）")
+    stage(3.55, "① 切成词元（token）", "按字切；也可以按词（jieba）")
     for r, t in enumerate(texts):
         for c, ch in enumerate(t):
             box(ax, 2.65 + c * 0.44, 4.9 - r * 0.75, 0.38, 0.4, ch, STATE["x"], size=SIZE, radius=0.04)
     arrow(ax, (4.85, 4.55), (5.35, 4.55), GREY, lw=2)
     # 3 ids via vocabulary
-    stage(7.2, "③ 查词表（vocabulary）→ 编号", "未登录的字 → <unk>；编号为示意")
+    stage(7.2, "② 查词表（vocabulary）→ 编号", "未登录的字 → <unk>；编号为示意")
     for r, row in enumerate(ids):
         for c, i in enumerate(row):
             box(ax, 5.75 + c * 0.5, 4.9 - r * 0.75, 0.44, 0.4, str(i), STATE["h"], size=SMALL + 1, radius=0.04)
@@ -832,7 +832,7 @@ def draw_text_to_tensor():
     # 4 padding
     ax.plot([0.3, 12.3], [3.25, 3.25], color="#DDDDDD", lw=1)
     path(ax, [(7.2, 4.1), (7.2, 3.45), (2.6, 3.45), (2.6, 3.05)], GREY, lw=2)
-    text(ax, 2.6, 2.85, "④ 右侧补 <pad> = 0，记下真实长度", size=SIZE)
+    text(ax, 2.6, 2.85, "③ 补齐：右侧补 <pad> = 0，记下真实长度", size=SIZE)
     x4 = 0.9
     for r in range(2):
         for c in range(T):
@@ -847,7 +847,7 @@ def draw_text_to_tensor():
     text(ax, 2.6, 0.58, "超出真实长度的输出为 0，最终状态取真实的最后一步", size=SMALL, colour=GREY)
     arrow(ax, (4.6, 1.9), (5.3, 1.9), GREY, lw=2)
     # 5 embedding lookup
-    text(ax, 8.7, 2.85, "⑤ 嵌入（embedding）：按编号取矩阵 E 的一行", size=SIZE)
+    text(ax, 8.7, 2.85, "④ 嵌入（embedding）：按编号取矩阵 E 的一行", size=SIZE)
     ex, ey = 5.6, 2.3  # one-hot row
     onehot = ["0"] * 6 + ["1"] + ["0"] * 2
     for k, v in enumerate(onehot):
