@@ -782,12 +782,12 @@ def draw_seq2seq_attention():
     text(ax, 11.35, 3.2, "上一个输出词元", size=SMALL, colour=STATE["x"])
     path(ax, [(11.35, 3.82), (11.35, 4.4), (dx + 0.2, 4.4), (dx + 0.2, yc - 0.3)], STATE["x"], lw=1.4)
     # output
-    box(ax, dx, 6.2, 2.1, 0.46, "", INK, fill="white")
-    text(ax, dx, 6.2, r"softmax$(W_o[s_t;c_t;\mathrm{emb}(y_{t-1})])$", size=SMALL)
+    box(ax, dx, 6.2, 3.25, 0.46, "", INK, fill="white")
+    inline(ax, dx, 6.2, [r"$[s_t;\,c_t;\,\mathrm{emb}(y_{t-1})]$", " → 读出层（tanh）→ softmax"], size=SMALL)
     arrow(ax, (dx, yc + 0.3), (dx, 6.2 - 0.23))
     text(ax, dx + 0.2, 5.7, r"$s_t$", size=SMALL + 1, ha="left", colour=STATE["h"])
-    box(ax, 11.7, 6.2, 0.9, 0.44, r"$y_t$ = “like”", STATE["y"], size=SMALL + 1)
-    arrow(ax, (dx + 1.05, 6.2), (11.7 - 0.45, 6.2))
+    box(ax, 11.85, 6.2, 0.95, 0.44, r"$y_t$ = “like”", STATE["y"], size=SMALL + 1)
+    arrow(ax, (dx + 1.625, 6.2), (11.85 - 0.475, 6.2))
     inline(ax, 0.3, 6.45, ["每个解码步 t：用 ", (r"$s_{t-1}$", STATE["h"]), " 给每个 ", (r"$h_j$", enc),
                            " 打分 → softmax → 加权平均得到 ", (r"$c_t$", GATE["o"])], size=SIZE, ha="left")
     return fig
