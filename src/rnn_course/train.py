@@ -18,7 +18,7 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
-from rnn_course.checkpoints import STATE, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from rnn_course.checkpoints import STATE, load_checkpoint, read_json, rng_state, save_checkpoint, set_rng_state
 from rnn_course.errors import CourseError
 
 
@@ -295,12 +295,12 @@ def resume_from(directory, model, optimizer, run_config=None) -> tuple:
     ``run_config`` is a :class:`CourseError`."""
     if not has_checkpoint(directory):
         raise CourseError(f"nothing to resume: no checkpoint in {directory}")
-    state, best = load_checkpoint(directory, model, optimizer)
-    saved = state.get("run_config")
+    saved = read_json(Path(directory) / STATE, "training state").get("run_config")  # before touching weights
     if run_config is not None and saved is not None and saved != run_config:
         name = next(k for k in sorted(set(saved) | set(run_config)) if saved.get(k) != run_config.get(k))
         raise CourseError(f"cannot resume: {name} was {saved.get(name)!r} in the interrupted run, now "
                           f"{run_config.get(name)!r} (use the same settings, or start a new run)")
+    state, best = load_checkpoint(directory, model, optimizer)
     try:
         history = History(**state["history"])
         epoch = int(state["epoch"])
