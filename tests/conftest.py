@@ -32,6 +32,18 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", _refuse)
 
 
+@pytest.fixture(scope="module")
+def user_tsv(tmp_path_factory):
+    """A small labelled file in the user format ('label<TAB>text'), drawn from the training split."""
+    from rnn_course.data import load_review_splits
+
+    train = load_review_splits()["train"]
+    lines = [f"{label}\t{text}" for text, label in zip(train.texts[::60], train.labels[::60], strict=False)]
+    path = tmp_path_factory.mktemp("data") / "reviews.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     rnn_course.setup(0, font=False)

@@ -8,19 +8,8 @@ import sys
 import pytest
 
 from rnn_course.cli import main
-from rnn_course.data import load_review_splits
 
 GOOD = ["1\t房间很干净，服务也好", "0\t太差了，再也不来", "1\t非常满意", "0\t质量很差"]
-
-
-@pytest.fixture(scope="module")
-def user_tsv(tmp_path_factory):
-    """A small labelled file in the user format, drawn from the training split."""
-    train = load_review_splits()["train"]
-    lines = [f"{label}\t{text}" for text, label in zip(train.texts[::60], train.labels[::60], strict=False)]
-    path = tmp_path_factory.mktemp("data") / "reviews.tsv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

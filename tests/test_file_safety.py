@@ -14,19 +14,10 @@ import pytest
 
 from rnn_course import checkpoints
 from rnn_course.cli import main
-from rnn_course.data import Vocab, load_review_splits, read_labelled_tsv
+from rnn_course.data import Vocab, read_labelled_tsv
 from rnn_course.errors import CourseError
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def user_tsv(tmp_path_factory):
-    train = load_review_splits()["train"]
-    lines = [f"{label}\t{text}" for text, label in zip(train.texts[::80], train.labels[::80], strict=False)]
-    path = tmp_path_factory.mktemp("data") / "reviews.tsv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def train_argv(user_tsv, out, *extra):
