@@ -85,3 +85,4 @@ def test_text_colour_contrast():
     assert plotting.text_color_on((1, 1, 1, 1)) == "black"
     assert plotting.text_color_on((0, 0, 0, 1)) == "white"
     assert plotting.relative_luminance((1, 1, 0, 1)) == pytest.approx(0.9278, abs=1e-4)  # WCAG yellow
+    assert plotting.text_color_on((0, 0, 0, 0)) == "black"  # NaN cell: transparent over a white figure

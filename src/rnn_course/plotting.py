@@ -164,6 +164,8 @@ def text_color_on(rgba) -> str:
 
     Contrast ratios (L1 + 0.05) / (L2 + 0.05) against black and white are equal at L ≈ 0.179.
     """
+    if len(rgba) > 3 and rgba[3] < 0.5:  # a masked/NaN cell is transparent: the white figure shows through
+        return "black"
     return "black" if relative_luminance(rgba) > 0.179 else "white"
 
 
