@@ -42,8 +42,11 @@ CJK_CSS = "cjk-font.css"
 # CJK punctuation, kana, bopomofo, ideographs (+ extension A/B…), compatibility ideographs, full-width forms
 CJK_RANGES = ("U+2E80-2FDF, U+3000-303F, U+3040-30FF, U+3100-312F, U+3190-31FF, U+3400-4DBF, U+4E00-9FFF, "
               "U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF, U+20000-2FA1F")
-SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-              "WenQuanYi Micro Hei")
+# local() matches a font's full name or PostScript name (CSS Fonts 4), not its family: both are listed
+SYSTEM_CJK = ("Noto Sans CJK SC Regular", "NotoSansCJKsc-Regular", "Noto Sans CJK SC", "Noto Sans SC Regular",
+              "NotoSansSC-Regular", "Source Han Sans SC Regular", "SourceHanSansSC-Regular", "PingFang SC Regular",
+              "PingFangSC-Regular", "Microsoft YaHei", "MicrosoftYaHei", "WenQuanYi Micro Hei",
+              "WenQuanYiMicroHei")
 
 
 def _source(name: str) -> Path | None:
