@@ -2,7 +2,22 @@
 
 A batch is a tuple ``(*inputs, target)``: the model is called as ``model(*inputs)`` and the loss as
 ``loss_fn(output, target)``. :func:`train_epoch` is the loop itself; :func:`fit` adds validation, early
-stopping, budgets and checkpoints (a run resumes exactly where it stopped).
+stopping, budgets and checkpoints (a run resumes exactly where it stopped). Options of :func:`fit`:
+
+* ``evaluate_fn(model, valid_data) -> dict`` adds validation metrics each epoch (default: the mean
+  ``loss_fn`` on ``valid_data`` as ``valid_loss``); ``monitor``/``mode`` choose the best epoch.
+* ``patience``: stop after that many epochs without improvement; ``restore_best`` reloads the best
+  epoch's weights at the end.
+* ``max_steps`` / ``max_seconds``: a compute budget (checked after every step, see :class:`Budget`).
+* ``checkpoint_dir``: after every epoch, weights + optimizer + RNG state + history are written as one
+  atomic directory (:mod:`rnn_course.checkpoints`); ``resume=True`` continues from there exactly (same
+  batches, same numbers). ``run_config`` (a JSON-ready dict) is stored with it, and resuming with a
+  different one is an error naming the first setting that differs.
+* A loss that becomes NaN or infinite stops training with a :class:`CourseError`.
+* ``progress``: a ``\\r`` progress bar on stderr (for terminals; keep it off in notebooks).
+* Launched by ``python -m paddle.distributed.launch --nproc_per_node N``, the same call trains
+  data-parallel: ``paddle.DataParallel`` averages gradients, process k takes batches k, k+N, …, and only
+  process 0 prints and writes checkpoints. Every process ends with the same weights.
 """
 
 from __future__ import annotations
@@ -18,7 +33,14 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
-from rnn_course.checkpoints import STATE, load_checkpoint, read_json, rng_state, save_checkpoint, set_rng_state
+from rnn_course.checkpoints import (
+    STATE,
+    load_checkpoint,
+    read_json,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from rnn_course.errors import CourseError
 
 
@@ -170,23 +192,9 @@ def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, eva
         monitor="valid_loss", mode="min", patience=None, restore_best=True, max_steps=None,
         max_seconds=None, checkpoint_dir=None, resume=False, run_config=None, log_every=None, verbose=False,
         progress=False) -> History:
-    """Train ``model`` for up to ``epochs`` passes over ``train_data`` (any re-iterable of batches).
-
-    * ``evaluate_fn(model, valid_data) -> dict`` adds validation metrics each epoch (default: the
-      mean ``loss_fn`` on ``valid_data`` as ``valid_loss``); ``monitor``/``mode`` choose the best epoch.
-    * ``patience``: stop after that many epochs without improvement; ``restore_best`` reloads the best
-      epoch's weights at the end.
-    * ``max_steps`` / ``max_seconds``: a compute budget (checked after every step).
-    * ``checkpoint_dir``: after every epoch, weights + optimizer + RNG state + history are written as one
-      atomic directory (:mod:`rnn_course.checkpoints`); ``resume=True`` continues from there exactly
-      (same batches, same numbers). ``run_config`` (a JSON-ready dict) is stored with it, and resuming
-      with a different one is an error naming the first setting that differs.
-    * A loss that becomes NaN or infinite stops training with a :class:`CourseError`.
-    * ``progress``: a ``\\r`` progress bar on stderr (for terminals; keep it off in notebooks).
-    * Launched by ``python -m paddle.distributed.launch --nproc_per_node N``, the same call trains
-      data-parallel: ``paddle.DataParallel`` averages gradients, process k takes batches k, k+N, …,
-      and only process 0 prints and writes checkpoints. Every process ends with the same weights.
-    """
+    """Train ``model`` for up to ``epochs`` passes over ``train_data`` (any re-iterable of batches):
+    :func:`train_epoch`, then validation, the best epoch, early stopping and a checkpoint after each
+    epoch. Every option is described in the module docstring."""
     improved = _improvement_test(mode)
     world, main = world_size(), is_main_process()
     if world > 1 and max_seconds:
