@@ -34,9 +34,10 @@ def register(sub) -> None:
     t.add_argument("--out", required=True, help="output directory (an existing model there is never replaced "
                                                 "without --force)")
     t.add_argument("--force", action="store_true", help="replace the language model already in --out")
-    t.add_argument("--rnn-type", choices=["gru", "lstm", "rnn"], default="gru")
-    t.add_argument("--hidden", type=int, default=256)
-    t.add_argument("--embed", type=int, default=64)
+    # --cell/--hidden-size/--embed-size: the names `sentiment train` uses (the short ones still work)
+    t.add_argument("--cell", "--rnn-type", dest="rnn_type", choices=["gru", "lstm", "rnn"], default="gru")
+    t.add_argument("--hidden-size", "--hidden", dest="hidden", type=int, default=256)
+    t.add_argument("--embed-size", "--embed", dest="embed", type=int, default=64)
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-3)
@@ -74,8 +75,9 @@ def run_generate(args) -> int:
 
 
 def run_train(args) -> int:
-    for name in ("hidden", "embed", "epochs", "batch_size"):
-        options.whole(getattr(args, name), f"--{name.replace('_', '-')}")
+    for name, option in (("hidden", "--hidden-size"), ("embed", "--embed-size"), ("epochs", "--epochs"),
+                         ("batch_size", "--batch-size")):
+        options.whole(getattr(args, name), option)
     options.learning_rate(args.lr)
     options.number(args.clip, "--clip", 0.0, 1e6, low_open=True)
     options.seed(args.seed)
