@@ -175,6 +175,25 @@ def test_student_command_never_overwrites_a_learners_work(tmp_path, capsys):
     assert target.read_text(encoding="utf-8") == mine
     assert main(["student", "--force", "--source", str(src), "--out", str(out)]) == 0
     assert "new cell" in target.read_text(encoding="utf-8")
+    # A tool that only touched metadata (not the answers) does not block regeneration; a scratch cell does.
+    nb = nbformat.read(target, as_version=4)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, target)
+
+    def new_statement(text):
+        nb = nbformat.read(src / "01_toy.ipynb", as_version=4)
+        nb.cells.append(nbformat.v4.new_markdown_cell(text, id=f"md{len(nb.cells)}"))
+        nbformat.write(nb, src / "01_toy.ipynb")
+
+    new_statement("说明，第 2 版")
+    assert main(["student", "--source", str(src), "--out", str(out)]) == 0
+    assert "第 2 版" in target.read_text(encoding="utf-8")
+    nb = nbformat.read(target, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("my_scratch = 1", id="scratch"))
+    nbformat.write(nb, target)
+    new_statement("说明，第 3 版")
+    assert main(["student", "--source", str(src), "--out", str(out)]) == 2
+    assert "my_scratch" in target.read_text(encoding="utf-8")
 
 
 def test_student_command_read_only_out(tmp_path, capsys):

@@ -8,7 +8,8 @@ written answers → a prompt, hidden tests removed, outputs cleared, test cells 
 
 A learner's work is never overwritten: :func:`write_student_editions` records a SHA-256 of every file
 it writes in ``.editions.json`` next to them, and refuses (listing the files) to replace a file whose
-content is neither that recorded edition nor the new one — unless ``force=True``.
+content is neither that recorded edition nor the new one and whose answer cells (nbgrader solution
+cells) differ from the new edition's stubs — unless ``force=True``.
 """
 
 from __future__ import annotations
@@ -89,9 +90,26 @@ def _plan(source_dir, out_dir) -> tuple:
         if current == text:
             continue
         changes[path.name] = text
-        if current is not None and manifest.get(path.name) != _digest(current):
+        if current is not None and manifest.get(path.name) != _digest(current) and _holds_work(current, text):
             edited.append(path.name)
     return changes, edited
+
+
+def _holds_work(current: str, new: str) -> bool:
+    """Whether ``current`` holds something a learner wrote that ``new`` would lose: an answer cell
+    (nbgrader solution cell, by grade_id) that differs from the new stub, or a cell the new edition
+    does not have. Anything else (statements, tests, metadata) is the instructor's or a tool's."""
+    try:
+        mine, theirs = nbformat.reads(current, as_version=4), nbformat.reads(new, as_version=4)
+    except Exception:  # not a notebook any more: someone's own file, keep it
+        return True
+
+    def answers(nb):
+        return {c.metadata["nbgrader"].get("grade_id"): c.source for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("solution")}
+
+    new_ids = {c.get("id") for c in theirs.cells}
+    return answers(mine) != answers(theirs) or any(c.get("id") not in new_ids for c in mine.cells)
 
 
 def write_student_editions(source_dir="chapters/exercises", out_dir="student/exercises", force=False) -> list:
