@@ -6,7 +6,6 @@ import paddle
 import pytest
 
 from rnn_course import gradients as G
-from rnn_course.benchmarks import identity_init
 from rnn_course.errors import CourseError
 
 
@@ -167,12 +166,12 @@ def test_clip_by_global_norm_equals_paddle():
 def test_identity_init_makes_an_irnn():
     paddle.seed(0)
     rnn = paddle.nn.SimpleRNN(2, 5, activation="relu")
-    identity_init(rnn)
+    G.identity_init(rnn)
     np.testing.assert_array_equal(rnn.weight_hh_l0.numpy(), np.eye(5))
     np.testing.assert_array_equal(rnn.bias_hh_l0.numpy(), 0.0)
     assert np.abs(rnn.weight_ih_l0.numpy()).max() < 0.01
     with pytest.raises(CourseError):
-        identity_init(paddle.nn.Linear(2, 2))
+        G.identity_init(paddle.nn.Linear(2, 2))
 
 
 def test_hidden_grad_norms_agree_with_retain_grads_for_lstm():

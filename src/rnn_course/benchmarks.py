@@ -23,6 +23,7 @@ from paddle import nn
 from rnn_course.cells import check_cell_type
 from rnn_course.data import adding_problem
 from rnn_course.errors import CourseError
+from rnn_course.gradients import identity_init
 from rnn_course.models import SequenceRegressor
 from rnn_course.runtime import shift_seed
 from rnn_course.train import predict
@@ -77,23 +78,6 @@ class AddingModel(SequenceRegressor):
         self.cell_type = cell_type
         if irnn:
             identity_init(self.rnn, seed=seed)
-
-
-def identity_init(layer, input_std: float = 1e-3, seed: int = 0) -> None:
-    """IRNN initialisation (Le, Jaitly & Hinton 2015) of a SimpleRNN/SimpleRNNCell, in place:
-    W_hh = I, biases 0, W_ih ~ N(0, input_std²) drawn with ``seed``. Use it with ``activation="relu"``."""
-    rng = np.random.default_rng(shift_seed(seed))
-    found = False
-    for name, p in layer.named_parameters():
-        if "weight_hh" in name:
-            p.set_value(np.eye(p.shape[0], p.shape[1], dtype=np.float32))
-            found = True
-        elif "weight_ih" in name:
-            p.set_value((rng.standard_normal(p.shape) * input_std).astype(np.float32))
-        elif "bias" in name:
-            p.set_value(np.zeros(p.shape, dtype=np.float32))
-    if not found:
-        raise CourseError("identity_init needs a layer with a recurrent weight 'weight_hh'")
 
 
 def check_bench_cell(cell_type: str) -> str:

@@ -9,8 +9,8 @@ per-step gradient norms, gradient clipping and initialisations that keep gradien
   with truncated BPTT (``detach_every``).
 * :func:`rnn_jacobian_norms` — the product of step Jacobians ∂h_T/∂h_t that BPTT multiplies.
 * :func:`clip_by_global_norm` — the rule of ``paddle.nn.ClipGradByGlobalNorm``, written out.
-* :func:`scale_spectral_radius`, :func:`set_forget_bias` (LSTM), ``identity_init`` (IRNN, in
-  :mod:`rnn_course.benchmarks`).
+* :func:`scale_spectral_radius`, :func:`set_forget_bias` (LSTM), :func:`identity_init` (IRNN) —
+  initialisations that keep gradients alive (derived in chapter 02 and 03).
 
 Shapes: ``xs`` (batch, time, input); recurrent weights in Paddle's layout (``W_ih`` (H, input),
 ``W_hh`` (H, H), applied as ``x @ W.T``); the read-out in ``paddle.nn.Linear``'s layout
@@ -300,3 +300,20 @@ def set_forget_bias(layer, value: float) -> int:
     if changed == 0:
         raise CourseError("set_forget_bias needs an LSTM layer or cell with bias_ih/bias_hh")
     return changed
+
+
+def identity_init(layer, input_std: float = 1e-3, seed: int = 0) -> None:
+    """IRNN initialisation (Le, Jaitly & Hinton 2015) of a SimpleRNN/SimpleRNNCell, in place:
+    W_hh = I, biases 0, W_ih ~ N(0, input_std²) drawn with ``seed``. Use it with ``activation="relu"``."""
+    rng = np.random.default_rng(shift_seed(seed))
+    found = False
+    for name, p in layer.named_parameters():
+        if "weight_hh" in name:
+            p.set_value(np.eye(p.shape[0], p.shape[1], dtype=np.float32))
+            found = True
+        elif "weight_ih" in name:
+            p.set_value((rng.standard_normal(p.shape) * input_std).astype(np.float32))
+        elif "bias" in name:
+            p.set_value(np.zeros(p.shape, dtype=np.float32))
+    if not found:
+        raise CourseError("identity_init needs a layer with a recurrent weight 'weight_hh'")
