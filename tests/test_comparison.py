@@ -5,6 +5,7 @@ import paddle
 import pytest
 
 from rnn_course import comparison as cmp
+from rnn_course.cells import count_parameters
 from rnn_course.errors import CourseError
 
 
@@ -23,7 +24,7 @@ def test_conv_classifier_ignores_padding():
 def test_conv_classifier_parameter_count():
     model = cmp.ConvClassifier(vocab_size=100, num_classes=2, embed_size=16, channels=32, kernel_size=5, layers=2)
     expected = 100 * 16 + (16 * 32 * 5 + 32) + (32 * 32 * 5 + 32) + (32 * 2 + 2)
-    assert cmp.count_parameters(model) == expected
+    assert count_parameters(model) == expected
     with pytest.raises(CourseError):
         cmp.ConvClassifier(vocab_size=10, kernel_size=4)
 

@@ -15,7 +15,6 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from rnn_course.cells import count_parameters  # noqa: F401  (chapter 10 calls cmp.count_parameters)
 from rnn_course.data import BucketedBatches
 from rnn_course.errors import CourseError
 from rnn_course.runtime import shift_seed
