@@ -1,0 +1,82 @@
+"""Every shipped model folder has a model card (README.md) that agrees with its metrics.json.
+
+The card is what a learner reads; metrics.json is what the code wrote. They must not drift apart:
+the headline numbers and the exact training command in metrics.json appear verbatim in the card,
+and neither records a machine path.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ASSETS = Path(__file__).resolve().parents[1] / "src" / "rnn_course" / "assets"
+MODEL_DIRS = sorted(p.parent for p in ASSETS.glob("*/metrics.json"))
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:tmp|home|root|work|Users|mnt|var)/|[A-Za-z]:\\\\")
+
+# (path in metrics.json, how the card prints it)
+HEADLINES = [
+    (("test", "accuracy"), "{:.4f}"),
+    (("test", "f1"), "{:.4f}"),
+    (("valid_accuracy",), "{:.4f}"),
+    (("valid_perplexity",), "{:.1f}"),
+    (("test_perplexity",), "{:.1f}"),
+]
+
+
+def lookup(metrics: dict, path):
+    for key in path:
+        if not isinstance(metrics, dict) or key not in metrics:
+            return None
+        metrics = metrics[key]
+    return metrics
+
+
+def test_every_shipped_model_is_found():
+    names = {p.name for p in MODEL_DIRS}
+    assert {"sentiment", "lm"} <= names
+
+
+@pytest.mark.parametrize("folder", MODEL_DIRS, ids=lambda p: p.name)
+def test_card_matches_metrics(folder):
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    found = 0
+    for path, fmt in HEADLINES:
+        value = lookup(metrics, path)
+        if isinstance(value, (int, float)):
+            text = fmt.format(value)
+            assert text in card, f"{folder.name}: {'.'.join(path)} = {text} is in metrics.json but not in the card"
+            found += 1
+    assert found >= 1, f"{folder.name}: no headline metric found in metrics.json"
+    command = metrics.get("command")
+    if command:
+        assert command in card, f"{folder.name}: the card does not show the exact command of metrics.json"
+
+
+@pytest.mark.parametrize("folder", MODEL_DIRS, ids=lambda p: p.name)
+def test_no_machine_paths(folder):
+    for name in ("metrics.json", "README.md", "config.json"):
+        path = folder / name
+        if path.exists():
+            hits = MACHINE_PATH.findall(path.read_text(encoding="utf-8"))
+            assert not hits, f"{folder.name}/{name} records a machine path: {hits[:3]}"
+
+
+def test_sentiment_card_reports_the_search():
+    """The sentiment card lists every run of the search (config × seed) that metrics.json records."""
+    folder = ASSETS / "sentiment"
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    runs = metrics.get("search", [])
+    assert len(runs) >= 3, "the search table needs at least 3 runs (≥ 3 seeds for the finalist)"
+    for run in runs:
+        row = f"| {run['config']} | {run['seed']} | {run['valid_accuracy']:.4f} | {run['test_accuracy']:.4f} |"
+        assert row in card, f"search run {run['config']} seed {run['seed']} is not in the card's table"
+    finalist = [r for r in runs if r["config"] == metrics["search_finalist"]]
+    assert len({r["seed"] for r in finalist}) >= 3, "the finalist needs at least 3 seeds"
+    shipped = [r for r in finalist if r["seed"] == metrics["seed"]]
+    assert shipped and abs(shipped[0]["test_accuracy"] - metrics["test"]["accuracy"]) < 1e-9
+    best_valid = max(r["valid_accuracy"] for r in finalist)
+    assert shipped[0]["valid_accuracy"] == best_valid, "ship the finalist seed with the best VALIDATION accuracy"
