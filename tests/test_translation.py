@@ -1,9 +1,9 @@
 """Tatoeba Chinese→English: loading, normalisation, tokenisation, the split by source, vocabularies,
 the retrieval baseline, saving/loading a model, and the shipped model's recorded metrics."""
 
-import json
 
 import numpy as np
+import paddle
 import pytest
 
 from rnn_course import translation as tr
@@ -88,6 +88,10 @@ def test_save_load_round_trip_and_errors(tmp_path, splits):
     assert sv.itos == src_vocab.itos and tv.itos == tgt_vocab.itos and cfg == config and metrics == {"x": 1}
     for name, value in model.state_dict().items():  # float16 storage: within half-precision rounding
         np.testing.assert_allclose(loaded.state_dict()[name].numpy(), value.numpy(), rtol=1e-3, atol=1e-4)
+    ids = [[5, 6, 7], [8, 9, 0]]
+    np.testing.assert_allclose(loaded(paddle.to_tensor(ids), paddle.to_tensor([3, 2]), paddle.to_tensor(ids)).numpy(),
+                               model(paddle.to_tensor(ids), paddle.to_tensor([3, 2]), paddle.to_tensor(ids)).numpy(),
+                               atol=2e-2)
     with np.load(tmp_path / "m" / tr.WEIGHTS, allow_pickle=False) as data:
         assert all(data[k].dtype == np.float16 for k in data.files)
     (tmp_path / "m" / tr.WEIGHTS).write_bytes(b"not a zip file")
@@ -181,3 +185,4 @@ def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("rnn-course: error:") and message in err
+
