@@ -87,14 +87,14 @@ def test_rnn_final_state():
     def step(x, h, W_ih, W_hh, b_ih, b_hh):
         return np.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
 
-    def run(xs, W_ih, W_hh, b_ih, b_hh, steps=None, h0=0.0):
+    def run(xs, W_ih, W_hh, b_ih, b_hh, seq_len=None, h0=0.0):
         h = np.full((xs.shape[0], W_hh.shape[0]), h0)
-        for t in range(xs.shape[1] if steps is None else steps):
+        for t in range(xs.shape[1] if seq_len is None else seq_len):
             h = step(xs[:, t], h, W_ih, W_hh, b_ih, b_hh)
         return h
 
     checks.check_rnn_final_state(run)
-    fails_with(checks.check_rnn_final_state, lambda xs, *W: run(xs, *W, steps=xs.shape[1] - 1), "少跑了一步")
+    fails_with(checks.check_rnn_final_state, lambda xs, *W: run(xs, *W, seq_len=xs.shape[1] - 1), "少跑了一步")
     fails_with(checks.check_rnn_final_state, lambda xs, *W: run(xs, *W, h0=1.0), "h_0 应为全 0")
 
 

@@ -59,7 +59,7 @@ def test_vocab_specials_and_roundtrip(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(CourseError, match="corrupt"):
         Vocab.load(tmp_path / "bad.json")
-    assert Vocab.build([list("abcabd")], max_size=4).itos == ["<pad>", "<unk>", "a", "b"]
+    assert Vocab.build([list("abcabd")], max_vocab=4).itos == ["<pad>", "<unk>", "a", "b"]
     assert vocab.unknown_rate([["好", "龙"]]) == 0.5
 
 

@@ -233,7 +233,7 @@ def test_damaged_side_files_are_one_line(capsys, trained, tmp_path, name, conten
 
 @pytest.mark.parametrize("config,match", [({"hidden_size": "96"}, "hidden_size"), ({"hidden_size": None}, "hidden_size"),
                                           ({"embed_size": 9.5}, "embed_size"), ([1, 2], "expected a JSON dict"),
-                                          ({"rnn_type": 3}, "unknown cell type")])
+                                          ({"cell_type": 3}, "unknown cell type")])
 def test_language_model_config_of_the_wrong_type(capsys, tmp_path, config, match):
     lm = tmp_path / "lm"
     lm.mkdir()

@@ -9,11 +9,11 @@ from rnn_course import gradients as G
 from rnn_course.errors import CourseError
 
 
-def _problem(mode, batch=3, steps=5, inputs=2, hidden=4, outputs=2, seed=0):
+def _problem(mode, batch=3, seq_len=5, inputs=2, hidden_size=4, outputs=2, seed=0):
     rng = np.random.default_rng(seed)
-    params = G.init_rnn_params(inputs, hidden, outputs, seed=seed + 1)
-    xs = rng.standard_normal((batch, steps, inputs))
-    shape = (batch, outputs) if mode == "many_to_one" else (batch, steps, outputs)
+    params = G.init_rnn_params(inputs, hidden_size, outputs, seed=seed + 1)
+    xs = rng.standard_normal((batch, seq_len, inputs))
+    shape = (batch, outputs) if mode == "many_to_one" else (batch, seq_len, outputs)
     return params, xs, rng.standard_normal(shape)
 
 
@@ -45,7 +45,7 @@ def test_gradient_check_detects_a_wrong_gradient():
 
 
 def test_bptt_dh_is_the_gradient_wrt_hidden_states():
-    params, xs, y = _problem("many_to_many", steps=4)
+    params, xs, y = _problem("many_to_many", seq_len=4)
     _, _, dh = G.rnn_bptt(params, xs, y, "many_to_many")
     # ∂L/∂h_0 from BPTT equals finite differences with respect to an initial state
     h0 = np.zeros((3, 4))
@@ -72,7 +72,7 @@ def test_bad_mode_and_targets_raise_clear_errors():
 
 def test_hidden_grad_norms_match_numpy_bptt():
     """Per-step ‖∂L/∂h_t‖ from Paddle autograd equals δ_t from the NumPy BPTT (float64)."""
-    params, xs, _ = _problem("many_to_one", batch=2, steps=6, hidden=4, outputs=1)
+    params, xs, _ = _problem("many_to_one", batch=2, seq_len=6, hidden_size=4, outputs=1)
     paddle.set_default_dtype("float64")
     try:
         cell = paddle.nn.SimpleRNNCell(2, 4)

@@ -39,7 +39,7 @@ TEXTS = ["房间很好", "房间不好", "服务很好很好", "不好不好", "
 
 @pytest.fixture
 def vocab():
-    return build_lm_vocab(TEXTS, max_size=4)
+    return build_lm_vocab(TEXTS, max_vocab=4)
 
 
 def test_vocab_cap_specials_and_unk(vocab):

@@ -9,12 +9,12 @@ from rnn_course.models import LanguageModel, SequenceClassifier, SequenceRegress
 from rnn_course.train import fit, make_optimizer
 
 
-@pytest.mark.parametrize("rnn_type", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell_type", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
-def test_classifier_ignores_padding(rnn_type, bidirectional, pooling):
-    model = SequenceClassifier(50, rnn_type=rnn_type, embed_size=8, hidden_size=6, bidirectional=bidirectional,
-                               pooling=pooling, num_layers=2)
+def test_classifier_ignores_padding(cell_type, bidirectional, pooling):
+    model = SequenceClassifier(50, cell_type=cell_type, embed_size=8, hidden_size=6,
+                               bidirectional=bidirectional, pooling=pooling, num_layers=2)
     model.eval()
     ids = paddle.to_tensor(np.array([[5, 6, 7, 8], [9, 10, 0, 0]]))
     lengths = paddle.to_tensor(np.array([4, 2]))
@@ -28,7 +28,7 @@ def test_classifier_ignores_padding(rnn_type, bidirectional, pooling):
 
 def test_unknown_names_are_clear_errors():
     with pytest.raises(CourseError, match="unknown cell type"):
-        SequenceClassifier(10, rnn_type="lstmm")
+        SequenceClassifier(10, cell_type="lstmm")
     with pytest.raises(CourseError, match="pooling"):
         SequenceClassifier(10, pooling="sum")
 
@@ -41,11 +41,11 @@ def test_language_model_shapes():
     assert logits2.shape == [2, 1, 30]
 
 
-@pytest.mark.parametrize("rnn_type", ["rnn", "lstm", "gru"])
-def test_scratch_and_fused_train_identically(rnn_type):
+@pytest.mark.parametrize("cell_type", ["rnn", "lstm", "gru"])
+def test_scratch_and_fused_train_identically(cell_type):
     """Same initial weights + same loop → same losses: the scratch cell *is* the Paddle cell."""
-    fused = SequenceRegressor(2, 8, rnn_type)
-    scratch = SequenceRegressor(2, 8, rnn_type, scratch=True)
+    fused = SequenceRegressor(2, 8, cell_type)
+    scratch = SequenceRegressor(2, 8, cell_type, scratch=True)
     scratch.set_state_dict({k.replace("rnn.", "rnn.cell.").replace("_l0", ""): v
                             for k, v in fused.state_dict().items()})
     rng = np.random.default_rng(0)

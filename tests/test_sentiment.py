@@ -62,11 +62,11 @@ def test_bucketed_batches_cover_every_text_once_with_similar_lengths():
     assert np.concatenate([y for _, _, y in plain]).tolist() == labels[order].tolist()
 
 
-@pytest.mark.parametrize("rnn_type,bidirectional,pooling",
+@pytest.mark.parametrize("cell_type,bidirectional,pooling",
                          [("lstm", False, "last"), ("lstm", True, "max"), ("gru", True, "last"),
                           ("rnn", False, "mean"), ("gru", False, "max")])
-def test_padding_never_changes_a_prediction(rnn_type, bidirectional, pooling):
-    config = SentimentConfig(rnn_type=rnn_type, bidirectional=bidirectional, pooling=pooling, embed_size=16,
+def test_padding_never_changes_a_prediction(cell_type, bidirectional, pooling):
+    config = SentimentConfig(cell_type=cell_type, bidirectional=bidirectional, pooling=pooling, embed_size=16,
                              hidden_size=16, max_vocab=300, min_freq=1)
     vocab = build_vocab(TEXTS * 2, config)
     model = build_model(len(vocab), config)
@@ -83,13 +83,13 @@ def test_padding_never_changes_a_prediction(rnn_type, bidirectional, pooling):
 
 def test_config_rejects_bad_settings():
     with pytest.raises(CourseError, match="unknown cell type"):
-        SentimentConfig(rnn_type="transformer")
+        SentimentConfig(cell_type="transformer")
     with pytest.raises(CourseError, match="unknown tokenizer"):
         SentimentConfig(tokenizer="bpe")
     with pytest.raises(CourseError, match="pooling"):
         SentimentConfig(pooling="attention")
     with pytest.raises(CourseError, match="unknown model setting"):
-        SentimentConfig.from_dict({"rnn_type": "gru", "colour": "red"})
+        SentimentConfig.from_dict({"cell_type": "gru", "colour": "red"})
     # Issue 12 §5: config.json values of the wrong type used to end in a traceback.
     for bad in ("96", None, 96.7, [96], True):
         with pytest.raises(CourseError, match="hidden_size"):
@@ -100,7 +100,7 @@ def test_config_rejects_bad_settings():
 
 
 def test_train_save_load_predict_round_trip(tmp_path):
-    config = SentimentConfig(rnn_type="gru", embed_size=16, hidden_size=16, max_len=64)
+    config = SentimentConfig(cell_type="gru", embed_size=16, hidden_size=16, max_len=64)
     model, vocab, history = train_model(tiny_splits(), config, epochs=2, batch_size=32)
     assert history.best_epoch in (1, 2) and "valid_accuracy" in history.epochs[0]
     save_model_dir(tmp_path / "m", model, vocab, config, {"test": {"accuracy": 0.5}})
@@ -116,8 +116,8 @@ def test_train_save_load_predict_round_trip(tmp_path):
 
 
 def test_jit_save_load_and_inference_parity(tmp_path):
-    config = SentimentConfig(rnn_type="lstm", bidirectional=True, pooling="max", embed_size=16, hidden_size=16,
-                             max_vocab=300, min_freq=1)
+    config = SentimentConfig(cell_type="lstm", bidirectional=True, pooling="max", embed_size=16,
+                             hidden_size=16, max_vocab=300, min_freq=1)
     vocab = build_vocab(TEXTS, config)
     model = build_model(len(vocab), config)
     files = export_model(model, tmp_path / "export" / "model")

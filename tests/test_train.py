@@ -51,7 +51,7 @@ class Batches:
 
 
 def make_model(dropout=0.3):
-    return SequenceClassifier(6, rnn_type="gru", embed_size=8, hidden_size=8, dropout=dropout)
+    return SequenceClassifier(6, cell_type="gru", embed_size=8, hidden_size=8, dropout=dropout)
 
 
 def weights(model):
@@ -154,7 +154,8 @@ def test_checkpoint_files_and_clear_errors(tmp_path):
     with pytest.raises(CourseError, match="corrupt"):
         load_checkpoint(tmp_path / "bad", other)
     with pytest.raises(CourseError, match="do not fit"):
-        load_checkpoint(tmp_path / "ckpt", SequenceClassifier(6, rnn_type="gru", embed_size=8, hidden_size=9))
+        load_checkpoint(tmp_path / "ckpt",
+                        SequenceClassifier(6, cell_type="gru", embed_size=8, hidden_size=9))
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises((CourseError, OSError)):

@@ -1,6 +1,6 @@
 """Reusable benchmarks: the adding problem (Hochreiter & Schmidhuber 1997).
 
-``adding_benchmark("lstm", steps=100, seed=0, budget_steps=1500)`` trains a one-layer recurrent
+``adding_benchmark("lstm", seq_len=100, seed=0, budget_steps=1500)`` trains a one-layer recurrent
 model (cell → final hidden state → Linear) on freshly drawn batches, evaluates the MSE on a fixed
 held-out set every ``eval_every`` steps, and stops when that MSE falls below ``target_mse`` or the
 budget (steps and/or seconds) is spent. Always predicting the mean 1.0 gives MSE ≈ 1/6 ≈ 0.167, the
@@ -37,7 +37,7 @@ class AddingRecord:
     """What one :func:`adding_benchmark` run measured."""
 
     cell_type: str
-    steps: int  # sequence length T
+    seq_len: int  # sequence length T
     seed: int
     budget_steps: int | None
     budget_seconds: float | None
@@ -61,7 +61,7 @@ class AddingRecord:
 
     def row(self) -> dict:
         """A flat summary for a results table."""
-        return {"cell": self.cell_type, "T": self.steps, "seed": self.seed, "solved": self.solved,
+        return {"cell": self.cell_type, "T": self.seq_len, "seed": self.seed, "solved": self.solved,
                 "steps_to_target": self.solved_step, "seconds_to_target": self.solved_seconds,
                 "final_mse": self.final_mse, "best_mse": min(self.curve_mse) if self.curve_mse else float("nan"),
                 "train_steps": self.train_steps, "seconds": self.seconds}
@@ -71,10 +71,11 @@ class AddingModel(SequenceRegressor):
     """(batch, T, 2) → recurrent layer → last hidden state → Linear → (batch, 1): a
     :class:`~rnn_course.models.SequenceRegressor` that also knows the IRNN (ReLU, identity init)."""
 
-    def __init__(self, cell_type: str, hidden: int = 32, input_size: int = 2, seed: int = 0):
+    def __init__(self, cell_type: str, hidden_size: int = 32, input_size: int = 2, seed: int = 0):
         cell_type = check_bench_cell(cell_type)
         irnn = cell_type == "irnn"
-        super().__init__(input_size, hidden, "rnn" if irnn else cell_type, activation="relu" if irnn else "tanh")
+        super().__init__(input_size, hidden_size, "rnn" if irnn else cell_type,
+                         activation="relu" if irnn else "tanh")
         self.cell_type = cell_type
         if irnn:
             identity_init(self.rnn, seed=seed)
@@ -97,16 +98,16 @@ def evaluate_mse(model, x, y, batch: int = 500) -> float:
     return sum(float(((pred[s:s + batch] - y[s:s + batch]) ** 2).sum()) for s in range(0, len(x), batch)) / y.size
 
 
-def adding_benchmark(cell_type: str, steps: int, seed: int, hidden: int = 32, batch: int = 64,
+def adding_benchmark(cell_type: str, seq_len: int, seed: int, hidden_size: int = 32, batch: int = 64,
                      lr: float = 1e-2, clip: float | None = 1.0, budget_seconds: float | None = None,
                      budget_steps: int | None = 2000, target_mse: float = 0.01, eval_every: int = 50,
                      n_eval: int = 1000, stop_at_target: bool = True) -> AddingRecord:
-    """Train ``cell_type`` on the adding problem with sequences of length ``steps``.
+    """Train ``cell_type`` on the adding problem with sequences of length ``seq_len``.
 
-    * Model: :class:`AddingModel` (``hidden`` units), Adam(``lr``), ``ClipGradByGlobalNorm(clip)``
+    * Model: :class:`AddingModel` (``hidden_size`` units), Adam(``lr``), ``ClipGradByGlobalNorm(clip)``
       (``clip=None`` disables it), MSE loss, a fresh batch of ``batch`` sequences every step.
     * ``seed`` fixes the initial weights (``paddle.seed``) and the training batches; the held-out set
-      (``n_eval`` sequences) depends only on ``steps``, so every cell and seed is scored on the same data.
+      (``n_eval`` sequences) depends only on ``seq_len``, so every cell and seed is scored on the same data.
     * Budget: stop after ``budget_steps`` training steps and/or ``budget_seconds`` seconds (at least one
       must be given); with ``stop_at_target`` also as soon as the held-out MSE < ``target_mse``.
     * Returns an :class:`AddingRecord` (steps and seconds to reach the target, the MSE curve, …).
@@ -114,20 +115,20 @@ def adding_benchmark(cell_type: str, steps: int, seed: int, hidden: int = 32, ba
     cell_type = check_bench_cell(cell_type)
     if budget_steps is None and budget_seconds is None:
         raise CourseError("give the benchmark a budget: budget_steps and/or budget_seconds")
-    if steps < 2 or batch < 1 or hidden < 1 or eval_every < 1:
-        raise CourseError("steps must be ≥ 2 and batch, hidden, eval_every ≥ 1")
+    if seq_len < 2 or batch < 1 or hidden_size < 1 or eval_every < 1:
+        raise CourseError("seq_len must be ≥ 2 and batch, hidden_size, eval_every ≥ 1")
     paddle.seed(shift_seed(seed))
-    model = AddingModel(cell_type, hidden, seed=seed)
+    model = AddingModel(cell_type, hidden_size, seed=seed)
     grad_clip = nn.ClipGradByGlobalNorm(clip) if clip else None
     optimizer = paddle.optimizer.Adam(learning_rate=lr, parameters=model.parameters(), grad_clip=grad_clip)
-    x_eval, y_eval = adding_problem(n_eval, steps, seed=1_000_003 + steps)
+    x_eval, y_eval = adding_problem(n_eval, seq_len, seed=1_000_003 + seq_len)
     rng = np.random.default_rng(shift_seed(seed))
-    record = AddingRecord(cell_type, steps, seed, budget_steps, budget_seconds, target_mse,
+    record = AddingRecord(cell_type, seq_len, seed, budget_steps, budget_seconds, target_mse,
                           baseline_mse=float(((y_eval - 1.0) ** 2).mean()))
     elapsed, step = 0.0, 0
     while True:
         started = time.perf_counter()
-        x, y = adding_problem(batch, steps, seed=rng)
+        x, y = adding_problem(batch, seq_len, seed=rng)
         loss = nn.functional.mse_loss(model(paddle.to_tensor(x)), paddle.to_tensor(y))
         loss.backward()
         optimizer.step()
@@ -158,7 +159,7 @@ def summarize(records) -> list:
     """Group records by (cell, T): number solved, median steps/seconds to target, spread of final MSE."""
     groups: dict = {}
     for r in records:
-        groups.setdefault((r.cell_type, r.steps), []).append(r)
+        groups.setdefault((r.cell_type, r.seq_len), []).append(r)
     rows = []
     for (cell, T), rs in groups.items():
         solved = [r for r in rs if r.solved]

@@ -58,13 +58,14 @@ def check_step_shapes(gates: int, x, h, W_ih, W_hh, b_ih, b_hh, c=None):
     shapes = {name: np.shape(value) for name, value in named.items()}
     if len(shapes["x"]) != 2 or len(shapes["h"]) != 2:
         raise CourseError(f"x and h must be 2-D (batch, features), got x {shapes['x']} and h {shapes['h']}")
-    (batch, inputs), hidden = shapes["x"], shapes["h"][1]
-    expected = {"h": (batch, hidden), "W_ih": (gates * hidden, inputs), "W_hh": (gates * hidden, hidden),
-                "b_ih": (gates * hidden,), "b_hh": (gates * hidden,), "c": (batch, hidden)}
+    (batch, inputs), hidden_size = shapes["x"], shapes["h"][1]
+    rows = gates * hidden_size
+    expected = {"h": (batch, hidden_size), "W_ih": (rows, inputs), "W_hh": (rows, hidden_size),
+                "b_ih": (rows,), "b_hh": (rows,), "c": (batch, hidden_size)}
     for name, shape in shapes.items():
         if name != "x" and shape != expected[name]:
             raise CourseError(f"{name} has shape {shape}, expected {expected[name]} "
-                              f"(batch {batch}, input {inputs}, hidden {hidden}, {gates} gate block(s))")
+                              f"(batch {batch}, input {inputs}, hidden {hidden_size}, {gates} gate block(s))")
 
 
 _ACTIVATIONS = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0)}
@@ -100,16 +101,16 @@ def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, reset_after=True):
     reset_after=False — Cho et al. 2014 / seed form: h̃ = tanh(x W_ic^T + b_ic + (r ⊙ h) W_hc^T + b_hc).
     """
     check_step_shapes(3, x, h, W_ih, W_hh, b_ih, b_hh)
-    hidden = h.shape[-1]
+    hidden_size = h.shape[-1]
     gi = x @ W_ih.T + b_ih  # (batch, 3·hidden)
     gh = h @ W_hh.T + b_hh  # (batch, 3·hidden)
-    r = sigmoid(gi[:, :hidden] + gh[:, :hidden])  # reset gate
-    z = sigmoid(gi[:, hidden : 2 * hidden] + gh[:, hidden : 2 * hidden])  # update gate
+    r = sigmoid(gi[:, :hidden_size] + gh[:, :hidden_size])  # reset gate
+    z = sigmoid(gi[:, hidden_size : 2 * hidden_size] + gh[:, hidden_size : 2 * hidden_size])  # update gate
     if reset_after:
-        h_tilde = np.tanh(gi[:, 2 * hidden :] + r * gh[:, 2 * hidden :])
+        h_tilde = np.tanh(gi[:, 2 * hidden_size :] + r * gh[:, 2 * hidden_size :])
     else:
-        W_hc, b_hc = W_hh[2 * hidden :], b_hh[2 * hidden :]
-        h_tilde = np.tanh(gi[:, 2 * hidden :] + (r * h) @ W_hc.T + b_hc)
+        W_hc, b_hc = W_hh[2 * hidden_size :], b_hh[2 * hidden_size :]
+        h_tilde = np.tanh(gi[:, 2 * hidden_size :] + (r * h) @ W_hc.T + b_hc)
     return z * h + (1.0 - z) * h_tilde
 
 
@@ -125,14 +126,14 @@ def cell_forward(cell_type, xs, W_ih, W_hh, b_ih, b_hh, state=None, lengths=None
     xs = np.asarray(xs)
     if xs.ndim != 3:
         raise CourseError(f"xs must have shape (batch, time, input), got {xs.shape}")
-    batch, steps, _ = xs.shape
-    hidden = W_hh.shape[1]
+    batch, seq_len, _ = xs.shape
+    hidden_size = W_hh.shape[1]
     if state is None:
-        zeros = np.zeros((batch, hidden), dtype=xs.dtype)
+        zeros = np.zeros((batch, hidden_size), dtype=xs.dtype)
         state = (zeros, zeros.copy()) if cell_type == "lstm" else zeros
-    lengths = np.full(batch, steps) if lengths is None else np.asarray(lengths)
-    outputs = np.zeros((batch, steps, hidden), dtype=xs.dtype)
-    for t in range(steps):
+    lengths = np.full(batch, seq_len) if lengths is None else np.asarray(lengths)
+    outputs = np.zeros((batch, seq_len, hidden_size), dtype=xs.dtype)
+    for t in range(seq_len):
         alive = (t < lengths)[:, None]  # (batch, 1): still inside the sequence?
         x = xs[:, t]
         if cell_type == "lstm":
@@ -171,8 +172,8 @@ def layer_forward(cell_type, xs, params, num_layers=1, bidirectional=False, leng
     """
     cell_type = check_cell_type(cell_type)
     xs = np.asarray(xs)
-    batch, steps, _ = xs.shape
-    lengths = np.full(batch, steps) if lengths is None else np.asarray(lengths)
+    batch, seq_len, _ = xs.shape
+    lengths = np.full(batch, seq_len) if lengths is None else np.asarray(lengths)
     finals_h, finals_c = [], []
     layer_in = xs
     for k in range(num_layers):

@@ -20,8 +20,8 @@ from rnn_course.errors import CourseError
 from rnn_course.runtime import shift_seed
 
 
-def _time_mask(lengths, steps):
-    return paddle.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)  # (batch, time) bool
+def _time_mask(lengths, seq_len):
+    return paddle.arange(seq_len).unsqueeze(0) < lengths.unsqueeze(1)  # (batch, time) bool
 
 
 class ConvClassifier(nn.Layer):

@@ -179,14 +179,15 @@ class Vocab:
     pad_id, unk_id = 0, 1
 
     @classmethod
-    def build(cls, token_lists: Iterable[Sequence[str]], max_size=None, min_freq=1, specials=()):
-        """Most frequent tokens first (ties broken alphabetically, so the result is deterministic)."""
+    def build(cls, token_lists: Iterable[Sequence[str]], max_vocab=None, min_freq=1, specials=()):
+        """Most frequent tokens first (ties broken alphabetically, so the result is deterministic);
+        at most ``max_vocab`` tokens in all, ``<pad>``, ``<unk>`` and ``specials`` included."""
         counts = Counter(tok for tokens in token_lists for tok in tokens)
         head = [PAD, UNK, *specials]
         ranked = sorted((t for t, n in counts.items() if n >= min_freq and t not in head),
                         key=lambda t: (-counts[t], t))
-        if max_size is not None:
-            ranked = ranked[: max(0, max_size - len(head))]
+        if max_vocab is not None:
+            ranked = ranked[: max(0, max_vocab - len(head))]
         return cls(head + ranked)
 
     def __len__(self) -> int:
@@ -342,21 +343,21 @@ def make_loader(dataset, batch_size=64, shuffle=False, drop_last=False):
 # --------------------------------------------------------------------------------------------
 # Synthetic tasks
 # --------------------------------------------------------------------------------------------
-def adding_problem(n: int, steps: int, seed=None):
+def adding_problem(n: int, seq_len: int, seed=None):
     """Hochreiter & Schmidhuber's adding problem.
 
-    x: (n, steps, 2) float32 — channel 0 uniform in [0, 1), channel 1 marks exactly two positions
+    x: (n, seq_len, 2) float32 — channel 0 uniform in [0, 1), channel 1 marks exactly two positions
     (one in each half); y: (n, 1) — the sum of the two marked values. Predicting the mean (1.0)
     gives MSE ≈ 1/6 ≈ 0.167.
     """
-    if steps < 2:
+    if seq_len < 2:
         raise CourseError("the adding problem needs at least 2 time steps")
     rng = np.random.default_rng(shift_seed(seed))
-    values = rng.random((n, steps)).astype(np.float32)
-    marks = np.zeros((n, steps), dtype=np.float32)
-    half = steps // 2
+    values = rng.random((n, seq_len)).astype(np.float32)
+    marks = np.zeros((n, seq_len), dtype=np.float32)
+    half = seq_len // 2
     first = rng.integers(0, half, size=n)
-    second = rng.integers(half, steps, size=n)
+    second = rng.integers(half, seq_len, size=n)
     marks[np.arange(n), first] = 1.0
     marks[np.arange(n), second] = 1.0
     x = np.stack([values, marks], axis=-1)

@@ -153,12 +153,12 @@ class WindowBatches:
             yield self.X[index].astype(np.float32), self.y[index].astype(np.float32)
 
 
-def train_forecaster(windows: dict, rnn_type="lstm", hidden_size=32, epochs=60, learning_rate=1e-2,
+def train_forecaster(windows: dict, cell_type="lstm", hidden_size=32, epochs=60, learning_rate=1e-2,
                      batch_size=32, patience=15, seed=0):
     """Fit ``SequenceRegressor`` on scaled windows (``split_windows`` output) with MSE and Adam, keeping
     the epoch with the lowest validation MSE. Returns (model, history)."""
     paddle.seed(shift_seed(seed))
-    model = SequenceRegressor(input_size=1, hidden_size=hidden_size, rnn_type=rnn_type)
+    model = SequenceRegressor(input_size=1, hidden_size=hidden_size, cell_type=cell_type)
     history = fit(model, WindowBatches(*windows["train"], batch_size, shuffle=True, seed=seed),
                   optimizer=make_optimizer(model, "adam", learning_rate, clip_norm=1.0),
                   loss_fn=paddle.nn.functional.mse_loss, epochs=epochs,
@@ -171,18 +171,18 @@ def forecast(model, X) -> np.ndarray:
     return predict(model, WindowBatches(X, np.zeros((len(X), 1)), 256)).astype(np.float64)
 
 
-def recursive_forecast(step_fn, history, steps: int) -> np.ndarray:
+def recursive_forecast(step_fn, history, horizon: int) -> np.ndarray:
     """Multi-step forecast by feeding each prediction back as the newest input.
 
     ``step_fn(X (1, window, 1)) -> (1, 1)`` is any one-step forecaster; ``history`` holds the last
-    ``window`` observed values (oldest first). Returns ``steps`` forecasts (float64). Errors compound:
+    ``window`` observed values (oldest first). Returns ``horizon`` forecasts (float64). Errors compound:
     from the second step on, the inputs contain the forecaster's own mistakes.
     """
     window = np.asarray(history, dtype=np.float64).reshape(-1).copy()
-    if steps < 1 or window.size == 0:
-        raise CourseError("recursive_forecast needs a non-empty history and steps ≥ 1")
-    out = np.empty(steps)
-    for h in range(steps):
+    if horizon < 1 or window.size == 0:
+        raise CourseError("recursive_forecast needs a non-empty history and horizon ≥ 1")
+    out = np.empty(horizon)
+    for h in range(horizon):
         out[h] = float(np.asarray(step_fn(window[None, :, None].astype(np.float32))).reshape(-1)[0])
         window = np.append(window[1:], out[h])
     return out

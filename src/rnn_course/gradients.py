@@ -58,11 +58,11 @@ def rnn_forward_readout(params: dict, xs, h0=None):
     xs = np.asarray(xs)
     if xs.ndim != 3:
         raise CourseError(f"xs must have shape (batch, time, input), got {xs.shape}")
-    batch, steps, _ = xs.shape
-    hidden = params["W_hh"].shape[0]
-    h = np.zeros((batch, hidden), dtype=xs.dtype) if h0 is None else np.asarray(h0)
+    batch, seq_len, _ = xs.shape
+    hidden_size = params["W_hh"].shape[0]
+    h = np.zeros((batch, hidden_size), dtype=xs.dtype) if h0 is None else np.asarray(h0)
     hs = [h]
-    for t in range(steps):
+    for t in range(seq_len):
         h = np.tanh(xs[:, t] @ params["W_ih"].T + params["b_ih"] + h @ params["W_hh"].T + params["b_hh"])
         hs.append(h)
     hs = np.stack(hs)  # (time+1, batch, hidden)
@@ -101,7 +101,7 @@ def rnn_bptt(params: dict, xs, targets, mode: str = "many_to_one", h0=None):
     _check_mode(mode)
     xs = np.asarray(xs)
     hs, ys = rnn_forward_readout(params, xs, h0)
-    steps = xs.shape[1]
+    seq_len = xs.shape[1]
     pred = ys[:, -1] if mode == "many_to_one" else ys
     _check_targets(pred, targets)
     diff = pred - targets
@@ -115,9 +115,9 @@ def rnn_bptt(params: dict, xs, targets, mode: str = "many_to_one", h0=None):
     grads = {name: np.zeros_like(params[name]) for name in PARAM_NAMES}
     grads["W_hy"] = np.einsum("tbh,bto->ho", hs[1:], dys)
     grads["b_y"] = dys.sum(axis=(0, 1))
-    dh = np.zeros((steps,) + hs.shape[1:], dtype=hs.dtype)  # (time, batch, hidden)
+    dh = np.zeros((seq_len,) + hs.shape[1:], dtype=hs.dtype)  # (time, batch, hidden)
     carry = np.zeros_like(hs[0])  # ∂L/∂h_t arriving from step t+1
-    for t in range(steps, 0, -1):
+    for t in range(seq_len, 0, -1):
         delta = dys[:, t - 1] @ params["W_hy"].T + carry  # δ_t = ∂L/∂h_t
         dh[t - 1] = delta
         a = (1.0 - hs[t] ** 2) * delta  # ∂L/∂(pre-activation)
@@ -172,9 +172,9 @@ def paddle_rnn_grads(params: dict, xs, targets, mode: str = "many_to_one"):
     previous = paddle.get_default_dtype()
     paddle.set_default_dtype("float64")
     try:
-        hidden, input_size = params["W_ih"].shape
-        rnn = paddle.nn.SimpleRNN(input_size, hidden)
-        head = paddle.nn.Linear(hidden, params["W_hy"].shape[1])
+        hidden_size, input_size = params["W_ih"].shape
+        rnn = paddle.nn.SimpleRNN(input_size, hidden_size)
+        head = paddle.nn.Linear(hidden_size, params["W_hy"].shape[1])
     finally:
         paddle.set_default_dtype(previous)
     mapping = {"W_ih": rnn.weight_ih_l0, "W_hh": rnn.weight_hh_l0, "b_ih": rnn.bias_ih_l0,
@@ -249,11 +249,11 @@ def rnn_jacobian_norms(hs, W_hh):
     ‖∂h_T/∂h_t‖₂ (entry T−1 is 1, the identity).
     """
     hs = np.asarray(hs, dtype=np.float64)
-    steps, hidden = hs.shape[0] - 1, hs.shape[1]
-    J = np.eye(hidden)
-    norms = np.zeros(steps)
-    norms[steps - 1] = 1.0
-    for t in range(steps - 1, 0, -1):  # multiply in the Jacobian of step t+1: ∂h_{t+1}/∂h_t
+    seq_len, hidden_size = hs.shape[0] - 1, hs.shape[1]
+    J = np.eye(hidden_size)
+    norms = np.zeros(seq_len)
+    norms[seq_len - 1] = 1.0
+    for t in range(seq_len - 1, 0, -1):  # multiply in the Jacobian of step t+1: ∂h_{t+1}/∂h_t
         J = J @ ((1.0 - hs[t + 1] ** 2)[:, None] * W_hh)
         norms[t - 1] = np.linalg.norm(J, 2)
     return norms
@@ -292,9 +292,9 @@ def set_forget_bias(layer, value: float) -> int:
     changed = 0
     for name, p in layer.named_parameters():
         if "bias_ih" in name or "bias_hh" in name:
-            hidden = p.shape[0] // 4
+            hidden_size = p.shape[0] // 4
             b = p.numpy().copy()
-            b[hidden:2 * hidden] = value if "bias_ih" in name else 0.0
+            b[hidden_size:2 * hidden_size] = value if "bias_ih" in name else 0.0
             p.set_value(b)
             changed += 1
     if changed == 0:

@@ -35,11 +35,12 @@ LABEL_TOKENS = {1: POS, 0: NEG, "pos": POS, "neg": NEG}
 # --------------------------------------------------------------------------------------------
 # Data: reviews → token sequences → padded (input, target) batches
 # --------------------------------------------------------------------------------------------
-def build_lm_vocab(texts, max_size: int = 2500) -> Vocab:
-    """Characters of ``texts`` (most frequent first), capped at ``max_size`` characters plus the
-    specials ``<pad> <unk> <bos> <eos> <pos> <neg>``; rarer characters become ``<unk>``."""
+def build_lm_vocab(texts, max_vocab: int = 2500) -> Vocab:
+    """Characters of ``texts`` (most frequent first), capped at ``max_vocab`` characters; the specials
+    ``<pad> <unk> <bos> <eos> <pos> <neg>`` come on top of them. Rarer characters become ``<unk>``."""
     specials = len(LM_SPECIALS) + 2
-    return Vocab.build((char_tokenize(t) for t in texts), max_size=max_size + specials, specials=LM_SPECIALS)
+    return Vocab.build((char_tokenize(t) for t in texts), max_vocab=max_vocab + specials,
+                       specials=LM_SPECIALS)
 
 
 def start_token(label) -> str:
@@ -246,20 +247,21 @@ def tune_ngram(order, vocab_size, train_sequences, valid_sequences, grid=None):
 # --------------------------------------------------------------------------------------------
 # Training, saving, loading
 # --------------------------------------------------------------------------------------------
-DEFAULT_CONFIG = {"rnn_type": "gru", "embed_size": 64, "hidden_size": 256, "num_layers": 1,
-                  "max_chars": 120, "vocab_size_cap": 2500}
+DEFAULT_CONFIG = {"cell_type": "gru", "embed_size": 64, "hidden_size": 256, "num_layers": 1,
+                  "max_chars": 120, "max_vocab": 2500}
 
 
-def prepare_lm_data(max_chars: int = 120, vocab_size_cap: int = 2500, seed: int = 0):
+def prepare_lm_data(max_chars: int = 120, max_vocab: int = 2500, seed: int = 0):
     """(vocab, {"train", "valid", "test"} → encoded labelled sequences) from the standard split."""
     splits = load_review_splits(seed)
-    vocab = build_lm_vocab(splits["train"].texts, vocab_size_cap)
+    vocab = build_lm_vocab(splits["train"].texts, max_vocab)
     return vocab, {name: encode_reviews(part, vocab, max_chars) for name, part in splits.items()}
 
 
 def make_language_model(vocab_size, config=None):
     cfg = check_config(config or {})
-    return LanguageModel(vocab_size, cfg["rnn_type"], cfg["embed_size"], cfg["hidden_size"], cfg["num_layers"])
+    return LanguageModel(vocab_size, cfg["cell_type"], cfg["embed_size"], cfg["hidden_size"],
+                         cfg["num_layers"])
 
 
 def train_language_model(model, train_sequences, valid_sequences=None, *, epochs=1, batch_size=32,
@@ -291,7 +293,7 @@ def check_config(config, where="the configuration") -> dict:
         raise CourseError(f"unknown language-model setting {unknown[0]!r} in {where}")
     cfg = {**DEFAULT_CONFIG, **config}
     for name, value in cfg.items():
-        if name == "rnn_type":
+        if name == "cell_type":
             cfg[name] = check_cell_type(value) if isinstance(value, str) else check_cell_type(repr(value))
         elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise CourseError(f"{name} in {where} must be a whole number ≥ 1, got {value!r}")
@@ -328,17 +330,17 @@ def load_language_model(directory=None):
     return model, vocab, config, metrics
 
 
-def train_and_save(out_dir, *, rnn_type="gru", hidden_size=256, embed_size=64, epochs=3, batch_size=32,
-                   learning_rate=5e-3, clip_norm=1.0, max_chars=120, vocab_size_cap=2500, seed=0,
+def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, epochs=3, batch_size=32,
+                   learning_rate=5e-3, clip_norm=1.0, max_chars=120, max_vocab=2500, seed=0,
                    init_dir=None, verbose=True) -> dict:
     """The recipe behind the shipped model: train on the train split, keep the best validation
     epoch, round the weights to float16 (as saved), record their validation perplexity, save.
     ``init_dir``: continue from a model saved earlier (same vocabulary and architecture).
     Seed the run first (``rnn_course.setup(seed)``, as the command does): a library call never reseeds."""
-    vocab, data = prepare_lm_data(max_chars, vocab_size_cap, seed=0)
+    vocab, data = prepare_lm_data(max_chars, max_vocab, seed=0)
     positive_share = float(np.mean([seq[0] == vocab.stoi[POS] for seq in data["train"]]))
-    config = {"rnn_type": rnn_type, "embed_size": embed_size, "hidden_size": hidden_size, "num_layers": 1,
-              "max_chars": max_chars, "vocab_size_cap": vocab_size_cap}
+    config = {"cell_type": cell_type, "embed_size": embed_size, "hidden_size": hidden_size, "num_layers": 1,
+              "max_chars": max_chars, "max_vocab": max_vocab}
     model = make_language_model(len(vocab), config)
     previous = None
     if init_dir is not None:

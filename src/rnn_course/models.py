@@ -1,4 +1,4 @@
-"""Paddle models shared by the chapters. ``rnn_type`` switches the recurrent layer by name
+"""Paddle models shared by the chapters. ``cell_type`` switches the recurrent layer by name
 ("rnn", "lstm", "gru"), like ``RNNModel`` in pytorch/examples' word_language_model."""
 
 from __future__ import annotations
@@ -13,19 +13,20 @@ from rnn_course.errors import CourseError
 LAYERS = {"rnn": nn.SimpleRNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-def make_rnn(rnn_type, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, activation="tanh"):
+def make_rnn(cell_type, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0,
+             activation="tanh"):
     """``paddle.nn.SimpleRNN/LSTM/GRU`` by name, batch-first ((batch, time, feature)); ``activation``
     ("tanh" or "relu") applies to the SimpleRNN only."""
-    rnn_type = check_cell_type(rnn_type)
-    extra = {"activation": activation} if rnn_type == "rnn" else {}
-    return LAYERS[rnn_type](input_size, hidden_size, num_layers=num_layers,
+    cell_type = check_cell_type(cell_type)
+    extra = {"activation": activation} if cell_type == "rnn" else {}
+    return LAYERS[cell_type](input_size, hidden_size, num_layers=num_layers,
                             direction="bidirect" if bidirectional else "forward",
                             dropout=dropout if num_layers > 1 else 0.0, **extra)
 
 
-def final_hidden(state, rnn_type, num_layers, bidirectional):
+def final_hidden(state, cell_type, num_layers, bidirectional):
     """The last layer's final h (both directions concatenated): (batch, directions·hidden)."""
-    h = state[0] if check_cell_type(rnn_type) == "lstm" else state  # (layers·dirs, batch, hidden)
+    h = state[0] if check_cell_type(cell_type) == "lstm" else state  # (layers·dirs, batch, hidden)
     if bidirectional:
         return paddle.concat([h[2 * num_layers - 2], h[2 * num_layers - 1]], axis=-1)
     return h[num_layers - 1]
@@ -58,15 +59,16 @@ class SequenceClassifier(nn.Layer):
     Padding never changes a prediction. Inputs are checked by :func:`check_token_inputs` (eager mode).
     """
 
-    def __init__(self, vocab_size, num_classes=2, rnn_type="lstm", embed_size=64, hidden_size=64,
+    def __init__(self, vocab_size, num_classes=2, cell_type="lstm", embed_size=64, hidden_size=64,
                  num_layers=1, bidirectional=False, dropout=0.3, pooling="last", padding_idx=0):
         super().__init__()
         if pooling not in ("last", "mean", "max"):
             raise CourseError(f"pooling must be 'last', 'mean' or 'max', got {pooling!r}")
-        self.rnn_type, self.num_layers, self.bidirectional = check_cell_type(rnn_type), num_layers, bidirectional
+        self.cell_type = check_cell_type(cell_type)
+        self.num_layers, self.bidirectional = num_layers, bidirectional
         self.pooling = pooling
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=padding_idx)
-        self.rnn = make_rnn(rnn_type, embed_size, hidden_size, num_layers, bidirectional, dropout)
+        self.rnn = make_rnn(cell_type, embed_size, hidden_size, num_layers, bidirectional, dropout)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
 
@@ -74,7 +76,7 @@ class SequenceClassifier(nn.Layer):
         x = self.embedding(ids)  # (batch, time, embed)
         outputs, state = self.rnn(x, sequence_length=lengths)  # (batch, time, dirs·hidden)
         if self.pooling == "last":
-            return final_hidden(state, self.rnn_type, self.num_layers, self.bidirectional)
+            return final_hidden(state, self.cell_type, self.num_layers, self.bidirectional)
         mask = (paddle.arange(ids.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).astype(outputs.dtype)
         mask = mask.unsqueeze(-1)  # (batch, time, 1)
         if self.pooling == "mean":
@@ -97,16 +99,17 @@ class SequenceRegressor(nn.Layer):
     (one layer only) — same parameters, same results, same training loop.
     """
 
-    def __init__(self, input_size=1, hidden_size=32, rnn_type="lstm", output_size=1, num_layers=1,
+    def __init__(self, input_size=1, hidden_size=32, cell_type="lstm", output_size=1, num_layers=1,
                  many_to_many=False, scratch=False, activation="tanh"):
         super().__init__()
-        self.rnn_type, self.num_layers, self.many_to_many = check_cell_type(rnn_type), num_layers, many_to_many
+        self.cell_type = check_cell_type(cell_type)
+        self.num_layers, self.many_to_many = num_layers, many_to_many
         if scratch:
             if num_layers != 1:
                 raise CourseError("the scratch version has one layer")
-            self.rnn = Unrolled(make_scratch_cell(rnn_type, input_size, hidden_size))
+            self.rnn = Unrolled(make_scratch_cell(cell_type, input_size, hidden_size))
         else:
-            self.rnn = make_rnn(rnn_type, input_size, hidden_size, num_layers, activation=activation)
+            self.rnn = make_rnn(cell_type, input_size, hidden_size, num_layers, activation=activation)
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):
@@ -120,12 +123,13 @@ class LanguageModel(nn.Layer):
     ``forward(ids (batch, time), state=None) -> (logits (batch, time, vocab), state)``.
     """
 
-    def __init__(self, vocab_size, rnn_type="gru", embed_size=64, hidden_size=256, num_layers=1, dropout=0.0):
+    def __init__(self, vocab_size, cell_type="gru", embed_size=64, hidden_size=256, num_layers=1,
+                 dropout=0.0):
         super().__init__()
-        self.rnn_type = check_cell_type(rnn_type)
+        self.cell_type = check_cell_type(cell_type)
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = make_rnn(rnn_type, embed_size, hidden_size, num_layers, dropout=dropout)
+        self.rnn = make_rnn(cell_type, embed_size, hidden_size, num_layers, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
         self.decoder = nn.Linear(hidden_size, vocab_size)
 

@@ -50,7 +50,7 @@ class SentimentConfig:
     """Everything needed to rebuild a model and its input pipeline."""
 
     tokenizer: str = "char"  # "char" or "word" (jieba)
-    rnn_type: str = "lstm"  # "rnn", "lstm" or "gru"
+    cell_type: str = "lstm"  # "rnn", "lstm" or "gru"
     bidirectional: bool = False
     embed_size: int = 64
     hidden_size: int = 64
@@ -72,7 +72,7 @@ class SentimentConfig:
                 raise CourseError(f"model setting {f.name} must be of type {f.type}, got {value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise CourseError(f"dropout must be in [0, 1), got {self.dropout}")
-        self.rnn_type = check_cell_type(self.rnn_type)
+        self.cell_type = check_cell_type(self.cell_type)
         get_tokenizer(self.tokenizer)  # raises a CourseError for an unknown name
         if self.pooling not in ("last", "mean", "max"):
             raise CourseError(f"unknown pooling {self.pooling!r}: choose one of last, mean, max")
@@ -113,7 +113,7 @@ def load_data(data_file=None, seed=0) -> dict:
 def build_vocab(texts, config: SentimentConfig) -> Vocab:
     """Vocabulary of the training texts: most frequent tokens, at most ``config.max_vocab``."""
     tokenize = get_tokenizer(config.tokenizer)
-    return Vocab.build((tokenize(t) for t in texts), max_size=config.max_vocab, min_freq=config.min_freq)
+    return Vocab.build((tokenize(t) for t in texts), max_vocab=config.max_vocab, min_freq=config.min_freq)
 
 
 def encode(texts, vocab: Vocab, config: SentimentConfig) -> list:
@@ -131,8 +131,9 @@ def make_batches(reviews: Reviews, vocab: Vocab, config: SentimentConfig, batch_
 def build_model(vocab_size: int, config: SentimentConfig):
     """``rnn_course.models.SequenceClassifier`` with the configuration's architecture."""
 
-    return SequenceClassifier(vocab_size, num_classes=2, rnn_type=config.rnn_type, embed_size=config.embed_size,
-                              hidden_size=config.hidden_size, num_layers=config.num_layers,
+    return SequenceClassifier(vocab_size, num_classes=2, cell_type=config.cell_type,
+                              embed_size=config.embed_size, hidden_size=config.hidden_size,
+                              num_layers=config.num_layers,
                               bidirectional=config.bidirectional, dropout=config.dropout, pooling=config.pooling)
 
 

@@ -194,7 +194,7 @@ class Seq2Seq(nn.Layer):
       c = h_S at every step (Cho et al. 2014) — so both variants see the source at every step and in the
       output layer, and differ only in how c_t is formed.
     * s_t = GRU([emb(y_{t-1}); c_t], s_{t-1}); o_t = tanh(W_o [s_t; c_t; emb(y_{t-1})] + b_o) (size
-      ``hidden``: a small read-out layer keeps the large vocabulary matmul cheap);
+      ``hidden_size``: a small read-out layer keeps the large vocabulary matmul cheap);
       logits = W_out o_t + b_out.
 
     ``forward(src, src_len, tgt_in) -> logits (batch, T, tgt_vocab)`` (teacher forcing).

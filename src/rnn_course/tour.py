@@ -48,7 +48,7 @@ def verify_cells(seed: int = 0) -> dict:
 def train_small_sentiment(splits: dict, epochs: int = 1):
     """A char-level GRU(64) over the first 64 characters, ``epochs`` passes; returns
     ``(predictor, test metrics, seconds)``."""
-    config = SentimentConfig(tokenizer="char", rnn_type="gru", embed_size=32, hidden_size=64, max_len=64,
+    config = SentimentConfig(tokenizer="char", cell_type="gru", embed_size=32, hidden_size=64, max_len=64,
                              max_vocab=4000, dropout=0.2)
     start = time.perf_counter()
     model, vocab, _ = train_model(splits, config, epochs=epochs, batch_size=64, learning_rate=3e-3)

@@ -139,12 +139,12 @@ def training_pairs(items) -> list:
     return [(src, ref) for src, refs in items for ref in refs]
 
 
-def build_vocabs(train_items, min_freq: int = 2, max_size: int | None = None) -> tuple:
+def build_vocabs(train_items, min_freq: int = 2, max_vocab: int | None = None) -> tuple:
     """(Chinese character vocab, English word vocab) from the training split; ids 0–3 are
     ``<pad> <unk> <bos> <eos>`` in both. Rarer tokens map to ``<unk>``."""
-    src_vocab = Vocab.build((src for src, _ in train_items), max_size=max_size, min_freq=min_freq,
+    src_vocab = Vocab.build((src for src, _ in train_items), max_vocab=max_vocab, min_freq=min_freq,
                             specials=SPECIALS)
-    tgt_vocab = Vocab.build((ref for _, refs in train_items for ref in refs), max_size=max_size,
+    tgt_vocab = Vocab.build((ref for _, refs in train_items for ref in refs), max_vocab=max_vocab,
                             min_freq=min_freq, specials=SPECIALS)
     return src_vocab, tgt_vocab
 

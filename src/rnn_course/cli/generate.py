@@ -34,10 +34,10 @@ def register(sub) -> None:
     t.add_argument("--out", required=True, help="output directory (an existing model there is never replaced "
                                                 "without --force)")
     t.add_argument("--force", action="store_true", help="replace the language model already in --out")
-    # --cell/--hidden-size/--embed-size: the names `sentiment train` uses (the short ones still work)
-    t.add_argument("--cell", "--rnn-type", dest="rnn_type", choices=["gru", "lstm", "rnn"], default="gru")
-    t.add_argument("--hidden-size", "--hidden", dest="hidden", type=int, default=256)
-    t.add_argument("--embed-size", "--embed", dest="embed", type=int, default=64)
+    # --cell/--hidden-size/--embed-size: the names `sentiment train` uses
+    t.add_argument("--cell", choices=["gru", "lstm", "rnn"], default="gru")
+    t.add_argument("--hidden-size", type=int, default=256)
+    t.add_argument("--embed-size", type=int, default=64)
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-3)
@@ -75,8 +75,8 @@ def run_generate(args) -> int:
 
 
 def run_train(args) -> int:
-    for name, option in (("hidden", "--hidden-size"), ("embed", "--embed-size"), ("epochs", "--epochs"),
-                         ("batch_size", "--batch-size")):
+    for name, option in (("hidden_size", "--hidden-size"), ("embed_size", "--embed-size"),
+                         ("epochs", "--epochs"), ("batch_size", "--batch-size")):
         options.whole(getattr(args, name), option)
     options.learning_rate(args.lr)
     options.number(args.clip, "--clip", 0.0, 1e6, low_open=True)
@@ -85,9 +85,9 @@ def run_train(args) -> int:
         checkpoints.recover(args.out).resolve()  # --init X --out X continues a model in place
     checkpoints.check_output_dir(args.out, MODEL_KIND, force=args.force or same_folder)
     rnn_course.setup(args.seed, font=False)
-    metrics = train_and_save(args.out, rnn_type=args.rnn_type, hidden_size=args.hidden, embed_size=args.embed,
-                             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                             clip_norm=args.clip, seed=args.seed, init_dir=args.init)
+    metrics = train_and_save(args.out, cell_type=args.cell, hidden_size=args.hidden_size,
+                             embed_size=args.embed_size, epochs=args.epochs, batch_size=args.batch_size,
+                             learning_rate=args.lr, clip_norm=args.clip, seed=args.seed, init_dir=args.init)
     print(f"validation perplexity {metrics['valid_perplexity']:.2f} (best epoch {metrics['best_epoch']}), "
           f"training CPU {metrics['train_cpu_seconds']:.0f} s, wall {metrics['train_wall_seconds']:.0f} s")
     return 0

@@ -115,7 +115,7 @@ def check_train_options(args) -> SentimentConfig:
     options.seed(args.seed)
     options.learning_rate(args.lr)
     options.number(args.dropout, "--dropout", 0.0, 1.0, high_open=True)
-    return SentimentConfig(tokenizer=args.tokenizer, rnn_type=args.cell, bidirectional=args.bidirectional,
+    return SentimentConfig(tokenizer=args.tokenizer, cell_type=args.cell, bidirectional=args.bidirectional,
                            embed_size=args.embed_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
                            dropout=args.dropout, pooling=args.pooling, max_len=args.max_len, max_vocab=args.max_vocab)
 
@@ -140,7 +140,7 @@ def run_train(args) -> int:
     quiet = args.quiet
     if not quiet:
         print(f"train {len(splits['train'])} · valid {len(splits['valid'])} · test {len(splits['test'])} texts; "
-              f"{config.rnn_type}{' bidirectional' if config.bidirectional else ''} on {config.tokenizer} tokens")
+              f"{config.cell_type}{' bidirectional' if config.bidirectional else ''} on {config.tokenizer} tokens")
     checkpoint = out / checkpoints.CHECKPOINT_DIR
     if args.force and not args.resume:
         shutil.rmtree(checkpoint, ignore_errors=True)
