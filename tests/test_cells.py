@@ -139,7 +139,7 @@ def test_sigmoid_is_stable():
 @pytest.mark.parametrize("bad, name", [("c", "c"), ("x", "h"), ("W_ih", "W_ih"), ("b_hh", "b_hh")])
 def test_step_functions_refuse_shapes_numpy_would_broadcast(bad, name):
     """A (B, 1) cell state or a batch-1 x next to a batch-2 h used to broadcast into a wrong answer."""
-    B, I, H = 2, 3, 4
+    B, I, H = 2, 3, 4  # noqa: E741  (I = input size, as in the formulas)
     args = {"x": np.zeros((B, I)), "h": np.zeros((B, H)), "c": np.zeros((B, H)), "W_ih": np.zeros((4 * H, I)),
             "W_hh": np.zeros((4 * H, H)), "b_ih": np.zeros(4 * H), "b_hh": np.zeros(4 * H)}
     args[bad] = {"c": np.zeros((B, 1)), "x": np.zeros((1, I)), "W_ih": np.zeros((I, 4 * H)),
