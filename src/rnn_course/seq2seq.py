@@ -15,8 +15,8 @@ from paddle import nn
 
 from rnn_course.data import PAD, UNK, Vocab, pad_batch
 from rnn_course.errors import CourseError
-from rnn_course.train import masked_cross_entropy  # noqa: F401  (the loss chapter 09 uses)
 from rnn_course.runtime import shift_seed
+from rnn_course.train import masked_cross_entropy  # noqa: F401  (the loss chapter 09 uses)
 
 BOS, EOS = "<bos>", "<eos>"
 DIGITS = "零一二三四五六七八九"
