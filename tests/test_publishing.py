@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from rnn_course.classroom import notebooks, runtimes, site, slides
 from rnn_course.cli import main
+from rnn_course.errors import CourseError
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = notebooks.chapter_notebooks(ROOT / "chapters")
@@ -169,3 +171,18 @@ def test_guide_mentions_every_command():
     for command in ("rnn-course student", "rnn-course grade", "nbgrader autograde", "make slides", "make site",
                     "jupyterlab-rise"):
         assert command in guide, command
+
+
+def test_course_table_from_a_make_test_log(tmp_path):
+    log = ("========== notebook run times (nbval) ==========\n\n"
+           "    7.1 s  chapters/01_rnn_basics.ipynb\n   61.2 s  chapters/10_faq_and_comparison.ipynb\n"
+           "    2.4 s  chapters/exercises/01_rnn_basics.ipynb\n  68.3 s  all chapters (without exercises)\n")
+    table = runtimes.course_table(ROOT / "chapters", ROOT / "chapters" / "exercises", log)
+    assert "| `01_rnn_basics` | 7 s |" in table and table.rstrip().endswith("| **all chapters** | **1.1 min** | | |")
+    assert "| 2 s |" in table.splitlines()[2]  # the exercise time of chapter 01
+    assert "| `02_bptt_and_gradients` | not recorded |" in table
+    with pytest.raises(CourseError, match="make test"):
+        runtimes.course_table(ROOT / "chapters", ROOT / "chapters" / "exercises", "no table here")
+    (tmp_path / "log.txt").write_text(log, encoding="utf-8")
+    assert main(["runtimes", "--from-log", str(tmp_path / "log.txt")]) == 0
+    assert main(["runtimes", "--from-log", str(tmp_path / "missing.txt")]) == 2

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rnn_course.classroom.grading import (
@@ -70,6 +71,9 @@ def register(sub) -> None:
     p = sub.add_parser("runtimes", help="Markdown table of stored run times and exercises per chapter")
     p.add_argument("--chapters", default="chapters", help="chapter folder (default: %(default)s)")
     p.add_argument("--exercises", default="chapters/exercises", help="exercise folder (default: %(default)s)")
+    p.add_argument("--from-log", metavar="FILE",
+                   help="read the times measured by `make test` (its output saved to FILE; '-' = stdin) instead "
+                        "of the times stored in the notebooks")
     p.set_defaults(func=run_runtimes)
 
 
@@ -129,5 +133,13 @@ def run_site(args) -> int:
 
 
 def run_runtimes(args) -> int:
-    print(course_table(args.chapters, args.exercises))
+    log_text = None
+    if args.from_log == "-":
+        log_text = sys.stdin.read()
+    elif args.from_log:
+        try:
+            log_text = Path(args.from_log).read_text(encoding="utf-8", errors="replace")
+        except OSError as err:
+            raise CourseError(f"cannot read {args.from_log}: {err.strerror}") from None
+    print(course_table(args.chapters, args.exercises, log_text))
     return 0
