@@ -129,29 +129,6 @@ def use_chinese_font() -> str | None:
     return cjk
 
 
-def plot_curves(curves: dict, xlabel="步数 (step)", ylabel="损失 (loss)", title=None, logy=False, ax=None,
-                hline=None, hline_label=None):
-    """Plot several named 1-D curves on one axis. ``curves`` maps label → values or (x, values)."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
-    for label, values in curves.items():
-        if isinstance(values, tuple):
-            ax.plot(values[0], values[1], label=label)
-        else:
-            ax.plot(np.arange(len(values)), values, label=label)
-    if hline is not None:
-        ax.axhline(hline, color="gray", linestyle="--", label=hline_label)
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend()
-    return ax
-
-
 def relative_luminance(rgba) -> float:
     """WCAG 2 relative luminance of an sRGB colour (0 = black, 1 = white)."""
     rgb = np.asarray(rgba, dtype=float)[:3]
