@@ -91,21 +91,24 @@ def check_bench_cell(cell_type: str) -> str:
         raise CourseError(f"unknown cell type {cell_type!r}: choose one of {', '.join(BENCH_CELLS)}") from None
 
 
-def evaluate_mse(model, x, y, batch: int = 500) -> float:
+def evaluate_mse(model, x, y, batch_size: int = 500) -> float:
     """Mean squared error of ``model`` on (x, y) NumPy arrays (:func:`rnn_course.train.predict`: eval
     mode, no gradients, the model's mode restored afterwards)."""
-    pred = predict(model, [(x[start:start + batch], y[start:start + batch]) for start in range(0, len(x), batch)])
-    return sum(float(((pred[s:s + batch] - y[s:s + batch]) ** 2).sum()) for s in range(0, len(x), batch)) / y.size
+    pred = predict(model, [(x[start:start + batch_size], y[start:start + batch_size])
+                           for start in range(0, len(x), batch_size)])
+    # summed chunk by chunk in float64: the recorded curves (and chapter 04/06 step counts) depend on this order
+    return sum(float(((pred[s:s + batch_size] - y[s:s + batch_size]) ** 2).sum())
+               for s in range(0, len(x), batch_size)) / y.size
 
 
-def adding_benchmark(cell_type: str, seq_len: int, seed: int, hidden_size: int = 32, batch: int = 64,
+def adding_benchmark(cell_type: str, seq_len: int, seed: int, hidden_size: int = 32, batch_size: int = 64,
                      lr: float = 1e-2, clip: float | None = 1.0, budget_seconds: float | None = None,
                      budget_steps: int | None = 2000, target_mse: float = 0.01, eval_every: int = 50,
                      n_eval: int = 1000, stop_at_target: bool = True) -> AddingRecord:
     """Train ``cell_type`` on the adding problem with sequences of length ``seq_len``.
 
     * Model: :class:`AddingModel` (``hidden_size`` units), Adam(``lr``), ``ClipGradByGlobalNorm(clip)``
-      (``clip=None`` disables it), MSE loss, a fresh batch of ``batch`` sequences every step.
+      (``clip=None`` disables it), MSE loss, a fresh batch of ``batch_size`` sequences every step.
     * ``seed`` fixes the initial weights (``paddle.seed``) and the training batches; the held-out set
       (``n_eval`` sequences) depends only on ``seq_len``, so every cell and seed is scored on the same data.
     * Budget: stop after ``budget_steps`` training steps and/or ``budget_seconds`` seconds (at least one
@@ -115,8 +118,8 @@ def adding_benchmark(cell_type: str, seq_len: int, seed: int, hidden_size: int =
     cell_type = check_bench_cell(cell_type)
     if budget_steps is None and budget_seconds is None:
         raise CourseError("give the benchmark a budget: budget_steps and/or budget_seconds")
-    if seq_len < 2 or batch < 1 or hidden_size < 1 or eval_every < 1:
-        raise CourseError("seq_len must be ≥ 2 and batch, hidden_size, eval_every ≥ 1")
+    if seq_len < 2 or batch_size < 1 or hidden_size < 1 or eval_every < 1:
+        raise CourseError("seq_len must be ≥ 2 and batch_size, hidden_size, eval_every ≥ 1")
     paddle.seed(shift_seed(seed))
     model = AddingModel(cell_type, hidden_size, seed=seed)
     grad_clip = nn.ClipGradByGlobalNorm(clip) if clip else None
@@ -128,7 +131,7 @@ def adding_benchmark(cell_type: str, seq_len: int, seed: int, hidden_size: int =
     elapsed, step = 0.0, 0
     while True:
         started = time.perf_counter()
-        x, y = adding_problem(batch, seq_len, seed=rng)
+        x, y = adding_problem(batch_size, seq_len, seed=rng)
         loss = nn.functional.mse_loss(model(paddle.to_tensor(x)), paddle.to_tensor(y))
         loss.backward()
         optimizer.step()
