@@ -2,6 +2,8 @@
 the retrieval baseline, saving/loading a model, and the shipped model's recorded metrics."""
 
 
+import json
+
 import numpy as np
 import paddle
 import pytest
@@ -92,16 +94,31 @@ def test_save_load_round_trip_and_errors(tmp_path, splits):
     np.testing.assert_allclose(loaded(paddle.to_tensor(ids), paddle.to_tensor([3, 2]), paddle.to_tensor(ids)).numpy(),
                                model(paddle.to_tensor(ids), paddle.to_tensor([3, 2]), paddle.to_tensor(ids)).numpy(),
                                atol=2e-2)
-    with np.load(tmp_path / "m" / tr.WEIGHTS, allow_pickle=False) as data:
+    with np.load(tmp_path / "m" / "weights.npz", allow_pickle=False) as data:
         assert all(data[k].dtype == np.float16 for k in data.files)
-    (tmp_path / "m" / tr.WEIGHTS).write_bytes(b"not a zip file")
-    with pytest.raises(CourseError, match="corrupt"):
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["kind"] == "translation" and set(manifest["sha256"]) == {
+        "weights.npz", "src_vocab.json", "tgt_vocab.json", "config.json"}
+    # a swapped vocabulary is refused by its checksum, before any translation is produced
+    (tmp_path / "m" / "tgt_vocab.json").write_text(json.dumps(tgt_vocab.itos[::-1]), encoding="utf-8")
+    with pytest.raises(CourseError, match="tgt_vocab.json was changed"):
         tr.load_model(tmp_path / "m")
-    with pytest.raises(CourseError, match="missing"):
+    tr.save_model(tmp_path / "m", model, src_vocab, tgt_vocab, config, {"x": 1})  # replaced atomically
+    assert tr.load_model(tmp_path / "m")[1].itos == src_vocab.itos
+    (tmp_path / "m" / "weights.npz").write_bytes(b"not a zip file")
+    with pytest.raises(CourseError, match="changed after the model was saved"):
+        tr.load_model(tmp_path / "m")
+    with pytest.raises(CourseError, match="no translation model"):
         tr.load_model(tmp_path / "nothing")
     tr.save_model(tmp_path / "m2", model, src_vocab, tgt_vocab, {**config, "hidden_size": 16})
     with pytest.raises(CourseError, match="do not fit"):
         tr.load_model(tmp_path / "m2")
+    # another kind of model directory is named, not misread
+    from rnn_course import checkpoints
+
+    checkpoints.save_model_dir(tmp_path / "m3", "language_model", {}, src_vocab, config)
+    with pytest.raises(CourseError, match="language_model model, not a translation model"):
+        tr.load_model(tmp_path / "m3")
 
 
 def test_training_reduces_the_loss(splits):
@@ -168,6 +185,22 @@ def test_cli_evaluate_writes_a_tsv_that_recomputes_the_bleu(capsys, tmp_path, ti
     assert f"{score:.2f}" in model_line
     assert f"{tr.bleu(tr.RetrievalTranslator(splits['train']).translate([r[0] for r in rows]), refs):.2f}" \
         in retrieval_line
+
+
+def test_cli_never_overwrites_silently(capsys, tmp_path, tiny_model_dir):
+    """train refuses a folder that already holds a model (before any training); evaluate --out refuses an
+    existing file unless --force, and with --force replaces it whole."""
+    code, out, err = run_cli(capsys, "train", "--out", str(tiny_model_dir), "--epochs", "1")
+    assert code == 2 and "already holds a model" in err and err.count("\n") == 1
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "essay.txt").write_text("mine", encoding="utf-8")
+    code, out, err = run_cli(capsys, "train", "--out", str(mine))
+    assert code == 2 and "holds no course model" in err and (mine / "essay.txt").read_text() == "mine"
+    target = tmp_path / "kept.tsv"
+    target.write_text("my notes\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, "evaluate", "--model", str(tiny_model_dir), "--out", str(target))
+    assert code == 2 and "already exists" in err and target.read_text(encoding="utf-8") == "my notes\n"
 
 
 @pytest.mark.parametrize("argv, message", [

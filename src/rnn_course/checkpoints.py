@@ -1,7 +1,8 @@
 """Saving and loading without pickle: atomic files and folders, model directories, training checkpoints.
 Tensors go to NumPy ``.npz`` (read with ``allow_pickle=False``), everything else to strict JSON.
 
-A **model directory** (every model the course ships or trains) holds ``weights.npz``, ``vocab.json``,
+A **model directory** (every model the course ships or trains) holds ``weights.npz``, ``vocab.json``
+(a translation model: ``src_vocab.json`` and ``tgt_vocab.json``),
 ``config.json``, optionally ``metrics.json``, and ``manifest.json`` — the model kind and the SHA-256 of
 the other files, so a swapped vocabulary or edited config is refused instead of scoring garbage.
 A directory is written completely into a temporary sibling and swapped in by renaming, so a crash
@@ -31,7 +32,6 @@ from rnn_course.errors import CourseError
 FORMAT_VERSION = 2  # 1 = the pickle-based model.pdparams folders of earlier course versions
 MANIFEST, WEIGHTS, VOCAB, CONFIG, METRICS = "manifest.json", "weights.npz", "vocab.json", "config.json", "metrics.json"
 LEGACY_WEIGHTS = "model.pdparams"
-CHECKSUMMED = (WEIGHTS, VOCAB, CONFIG)
 MODEL_FILES = {MANIFEST, WEIGHTS, VOCAB, CONFIG, METRICS, LEGACY_WEIGHTS, "README.md"}
 PICKLE_RISK = ("model.pdparams is a pickle file: loading it can run any code its author put in it — "
                "load only files you created yourself")
@@ -243,22 +243,35 @@ def write_dir_atomically(directory, fill) -> Path:
 # --------------------------------------------------------------------------------------------
 # Model directories
 # --------------------------------------------------------------------------------------------
+def _vocab_files(vocab) -> dict:
+    """File name → Vocab: ``vocab.json`` for one vocabulary, ``<name>.json`` for each of a mapping
+    (a translation model has ``src_vocab`` and ``tgt_vocab``)."""
+    if isinstance(vocab, Vocab):
+        return {VOCAB: vocab}
+    return {f"{name}.json": v for name, v in vocab.items()}
+
+
 def save_model_dir(directory, kind: str, arrays: dict, vocab, config: dict, metrics: dict | None = None,
                    readme: str | None = None) -> Path:
-    """Write a complete model directory atomically (see the module docstring)."""
+    """Write a complete model directory atomically (see the module docstring). ``vocab`` is one
+    :class:`Vocab` or a mapping name → Vocab; every vocabulary file is checksummed in the manifest."""
     config_text = json_text(config, "the model configuration")
     metrics_text = json_text(metrics, "the metrics") if metrics is not None else None
+    vocabs = _vocab_files(vocab)
 
     def fill(tmp: Path) -> None:
         save_arrays(tmp / WEIGHTS, arrays)
-        vocab.save(tmp / VOCAB)
+        for name, v in vocabs.items():
+            v.save(tmp / name)
         (tmp / CONFIG).write_text(config_text, encoding="utf-8")
         if metrics_text is not None:
             (tmp / METRICS).write_text(metrics_text, encoding="utf-8")
         if readme is not None:
             (tmp / "README.md").write_text(readme, encoding="utf-8")
         manifest = {"kind": kind, "format_version": FORMAT_VERSION,
-                    "sha256": {name: sha256(tmp / name) for name in CHECKSUMMED}}
+                    "sha256": {name: sha256(tmp / name) for name in (WEIGHTS, *vocabs, CONFIG)}}
+        if not isinstance(vocab, Vocab):
+            manifest["vocabularies"] = list(vocab)
         (tmp / MANIFEST).write_text(json_text(manifest, "the manifest"), encoding="utf-8")
 
     return write_dir_atomically(directory, fill)
@@ -266,8 +279,9 @@ def save_model_dir(directory, kind: str, arrays: dict, vocab, config: dict, metr
 
 def read_model_dir(directory, kind: str, *, trust_pickle: bool = False) -> tuple:
     """``(arrays, vocab path, config dict, metrics dict)`` of a model directory of ``kind``, every file
-    checked. An older folder with only a pickle-based ``model.pdparams`` is refused unless
-    ``trust_pickle`` (see :data:`PICKLE_RISK`)."""
+    checked; the vocabulary entry is a dict name → path when the model was saved with several. An older
+    folder with only a pickle-based ``model.pdparams`` is refused unless ``trust_pickle`` (see
+    :data:`PICKLE_RISK`)."""
     directory = recover(directory)
     if not directory.is_dir():
         raise CourseError(f"model directory not found: {directory}")
@@ -279,8 +293,13 @@ def read_model_dir(directory, kind: str, *, trust_pickle: bool = False) -> tuple
     if manifest.get("format_version") != FORMAT_VERSION:
         raise CourseError(f"{directory} was saved in model format {manifest.get('format_version')!r}; "
                           f"this course version reads format {FORMAT_VERSION}")
+    names = manifest.get("vocabularies")
+    if names is not None and not (isinstance(names, list) and names
+                                  and all(isinstance(n, str) and n.isidentifier() for n in names)):
+        raise CourseError(f"{directory / MANIFEST} is corrupt (bad list of vocabularies)")
+    vocab_files = [VOCAB] if names is None else [f"{n}.json" for n in names]
     sums = manifest.get("sha256")
-    for name in CHECKSUMMED:
+    for name in (WEIGHTS, *vocab_files, CONFIG):
         path = directory / name
         if not path.is_file():
             raise CourseError(f"{directory} is incomplete: {name} is missing or not a file")
@@ -289,7 +308,8 @@ def read_model_dir(directory, kind: str, *, trust_pickle: bool = False) -> tuple
                               "it no longer belongs to these weights")
     config = read_json(directory / CONFIG, "model configuration")
     metrics = read_json(directory / METRICS, "metrics file") if (directory / METRICS).exists() else {}
-    return load_arrays(directory / WEIGHTS), directory / VOCAB, config, metrics
+    vocab = directory / VOCAB if names is None else {n: directory / f"{n}.json" for n in names}
+    return load_arrays(directory / WEIGHTS), vocab, config, metrics
 
 
 def _read_legacy_dir(directory: Path, kind: str, trust_pickle: bool) -> tuple:
@@ -321,7 +341,9 @@ def convert_model_dir(directory, kind: str, *, trust_pickle: bool = False) -> Pa
     directory = Path(directory)
     arrays, vocab_path, config, metrics = read_model_dir(directory, kind, trust_pickle=trust_pickle)
     readme = (directory / "README.md").read_text(encoding="utf-8") if (directory / "README.md").is_file() else None
-    return save_model_dir(directory, kind, arrays, Vocab.load(vocab_path), config, metrics or None, readme)
+    vocab = ({name: Vocab.load(path) for name, path in vocab_path.items()} if isinstance(vocab_path, dict)
+             else Vocab.load(vocab_path))
+    return save_model_dir(directory, kind, arrays, vocab, config, metrics or None, readme)
 
 
 # --------------------------------------------------------------------------------------------

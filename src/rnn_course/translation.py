@@ -18,7 +18,6 @@ Choices (measured in chapter 09 and ``tests/test_translation.py``):
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import time
 import unicodedata
@@ -253,27 +252,17 @@ def make_model(src_vocab_size: int, tgt_vocab_size: int, config: dict):
                    bidirectional=config["bidirectional"], dropout=config["dropout"])
 
 
-WEIGHTS, SRC_VOCAB, TGT_VOCAB, CONFIG, METRICS = "weights.npz", "src_vocab.json", "tgt_vocab.json", "config.json", \
-    "metrics.json"
+MODEL_KIND = "translation"
 
 
-def save_model(directory, model, src_vocab: Vocab, tgt_vocab: Vocab, config: dict, metrics: dict | None = None):
-    """Weights as float16 arrays in a compressed ``.npz`` (no pickle), vocabularies and config as JSON."""
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise CourseError(f"cannot create model directory {directory}: {err.strerror}") from err
-    # named_parameters lists each parameter once (the state dict repeats the fused GRUs' weights)
-    arrays = {name: p.numpy().astype(np.float16) for name, p in model.named_parameters()}
-    np.savez_compressed(directory / WEIGHTS, **arrays)
-    src_vocab.save(directory / SRC_VOCAB)
-    tgt_vocab.save(directory / TGT_VOCAB)
-    (directory / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if metrics is not None:
-        (directory / METRICS).write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
-    return directory
+def save_model(directory, model, src_vocab: Vocab, tgt_vocab: Vocab, config: dict, metrics: dict | None = None,
+               readme: str | None = None) -> Path:
+    """A model directory in the course's one format (:func:`rnn_course.checkpoints.save_model_dir`):
+    float16 weights, both vocabularies, config and metrics, checksummed and swapped in atomically."""
+    from rnn_course import checkpoints
+
+    return checkpoints.save_model_dir(directory, MODEL_KIND, checkpoints.model_arrays(model, np.float16),
+                                      {"src_vocab": src_vocab, "tgt_vocab": tgt_vocab}, config, metrics, readme)
 
 
 def default_model_dir() -> Path:
@@ -283,37 +272,23 @@ def default_model_dir() -> Path:
 
 def load_model(directory=None):
     """(model in eval mode, src_vocab, tgt_vocab, config, metrics or {}) from a directory written by
-    :func:`save_model` (default: the shipped model). Loading reads arrays and JSON only; errors name
-    the problem."""
-    import paddle
+    :func:`save_model` (default: the shipped model). Loading reads arrays and JSON only; every file is
+    checked against the manifest and errors name the problem."""
+    from rnn_course import checkpoints
 
     directory = Path(directory) if directory is not None else default_model_dir()
-    for name in (WEIGHTS, SRC_VOCAB, TGT_VOCAB, CONFIG):
-        if not (directory / name).is_file():
-            raise CourseError(f"no translation model at {directory} (missing {name}); "
-                              "train one with `rnn-course translate train --out DIR`")
+    if not directory.is_dir():
+        raise CourseError(f"no translation model at {directory}; train one with `rnn-course translate train --out DIR`")
+    arrays, vocab_paths, config, metrics = checkpoints.read_model_dir(directory, MODEL_KIND)
+    if not isinstance(vocab_paths, dict) or set(vocab_paths) != {"src_vocab", "tgt_vocab"}:
+        raise CourseError(f"{directory} does not hold the two vocabularies of a translation model")
+    src_vocab = vocab_from_list(Vocab.load(vocab_paths["src_vocab"]).itos)
+    tgt_vocab = vocab_from_list(Vocab.load(vocab_paths["tgt_vocab"]).itos)
     try:
-        config = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
-        metrics = json.loads((directory / METRICS).read_text(encoding="utf-8")) if (directory / METRICS).is_file() \
-            else {}
-        src_vocab = vocab_from_list(json.loads((directory / SRC_VOCAB).read_text(encoding="utf-8")))
-        tgt_vocab = vocab_from_list(json.loads((directory / TGT_VOCAB).read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as err:
-        raise CourseError(f"translation model files in {directory} are corrupt") from err
-    if not isinstance(config, dict):
-        raise CourseError(f"translation model config in {directory} is corrupt")
-    try:
-        with np.load(directory / WEIGHTS, allow_pickle=False) as data:
-            arrays = {k: data[k].astype(np.float32) for k in data.files}
-    except Exception as err:  # zipfile/numpy raise several types for a damaged file
-        raise CourseError(f"translation model weights {directory / WEIGHTS} are corrupt") from err
-    model = make_model(len(src_vocab), len(tgt_vocab), config)
-    own = dict(model.named_parameters())
-    for name, param in own.items():
-        if name not in arrays or list(arrays[name].shape) != list(param.shape):
-            raise CourseError(f"translation model weights in {directory} do not fit its config/vocabulary ({name})")
-    for name, param in own.items():
-        param.set_value(paddle.to_tensor(arrays[name]))
+        model = make_model(len(src_vocab), len(tgt_vocab), config)
+    except (TypeError, ValueError, KeyError) as err:
+        raise CourseError(f"translation model config in {directory} is not valid: {err}") from err
+    checkpoints.set_model_arrays(model, arrays, directory)
     model.eval()
     return model, src_vocab, tgt_vocab, config, metrics
 

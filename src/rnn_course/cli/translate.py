@@ -37,6 +37,8 @@ def register(sub) -> None:
                    help="train: attention variant (default additive)")
     p.add_argument("--seed", type=int, default=None, help="train: random seed (default 0)")
     p.add_argument("--checkpoint", default=None, help="train: directory for per-epoch checkpoints (resumable)")
+    p.add_argument("--force", action="store_true", default=None,
+                   help="train: replace the model already in --out; evaluate: replace the --out file")
     add_device_option(p)
     p.set_defaults(func=run_translate)
 
@@ -59,7 +61,7 @@ def _refuse(args, names, action):
 def run_translate(args) -> int:
     if args.text and args.text[0] in ACTIONS:
         return run_evaluate(args) if args.text[0] == "evaluate" else run_train(args)
-    _refuse(args, ("out", "epochs", "attention", "seed", "checkpoint"), "TEXT")
+    _refuse(args, ("out", "epochs", "attention", "seed", "checkpoint", "force"), "TEXT")
     beam = _check_beam(args, 4)
     if args.text:
         sentences = args.text
@@ -94,11 +96,14 @@ def run_evaluate(args) -> int:
         raise CourseError(f"`translate evaluate` takes no sentences, got {args.text[1]!r}")
     _refuse(args, ("epochs", "attention", "seed", "checkpoint"), "evaluate")
     beam = _check_beam(args, 1)
+    from rnn_course import checkpoints
     from rnn_course import translation as tr
 
     out = Path(args.out) if args.out else None
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         raise CourseError(f"--out must be a file in an existing directory, got {args.out}")
+    if out is not None and out.exists() and not args.force:
+        raise CourseError(f"--out {args.out} already exists: add --force to replace it, or choose another name")
     rnn_course.setup(0, font=False)
     model, src_vocab, tgt_vocab, config, metrics = tr.load_model(args.model)
     alpha = args.alpha if args.alpha is not None else float(metrics.get("beam_alpha", 0.0))
@@ -115,8 +120,8 @@ def run_evaluate(args) -> int:
     if out is not None:
         lines = ["\t".join(["".join(src), hyp, *[r.replace("\t", " ") for r in ref]])
                  for (src, _), hyp, ref in zip(test, hyps, refs, strict=True)]
-        try:
-            out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:  # written to a temporary sibling and renamed: an interrupted run leaves no half file
+            checkpoints.atomic_write(out, lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8"))
         except OSError as err:
             raise CourseError(f"cannot write {out}: {err.strerror}") from err
         print(f"wrote {len(lines)} lines to {out}")
@@ -131,8 +136,10 @@ def run_train(args) -> int:
         raise CourseError("`translate train` needs --out DIR")
     if args.epochs is not None and args.epochs < 1:
         raise CourseError(f"--epochs must be at least 1, got {args.epochs}")
+    from rnn_course import checkpoints
     from rnn_course import translation as tr
 
+    checkpoints.check_output_dir(args.out, tr.MODEL_KIND, force=bool(args.force))
     config = {"attention": args.attention or "additive"}
     training = {"epochs": args.epochs or tr.DEFAULT_TRAINING["epochs"], "seed": args.seed or 0}
     started = time.perf_counter()
