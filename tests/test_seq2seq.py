@@ -152,6 +152,16 @@ def test_beam_search_finds_the_exhaustive_best(attention):
     assert greedy_was_beaten, "the test models never make greedy decoding sub-optimal"
 
 
+def test_log_probs_is_log_softmax_with_banned_tokens():
+    model = tiny_model(tgt_vocab=9)
+    logits = paddle.to_tensor(20 * np.random.default_rng(0).standard_normal((5, 9)).astype("float32"))
+    expected = paddle.nn.functional.log_softmax(logits, axis=-1).numpy()
+    expected[:, [0, 1, 2]] = -np.inf
+    got = model.log_probs(logits).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert np.all(got.argmax(-1) == expected.argmax(-1))
+
+
 def test_beam_search_errors():
     model = tiny_model()
     with pytest.raises(CourseError):

@@ -276,8 +276,11 @@ class Seq2Seq(nn.Layer):
         return self.teacher_forced(src, src_len, tgt_in)[0]
 
     def log_probs(self, logits):
-        """Decoding distribution: log-softmax over the vocabulary, banned tokens at −inf."""
-        return F.log_softmax(logits, axis=-1) + self.banned
+        """Decoding distribution: log-softmax over the vocabulary, banned tokens at −inf.
+
+        Written as logits − logsumexp(logits): Paddle 3.3's CPU ``log_softmax`` kernel is ~50× slower
+        (0.47 s for a (256, 3675) batch), which made greedy decoding of a test set take minutes."""
+        return logits - paddle.logsumexp(logits, axis=-1, keepdim=True) + self.banned
 
 
 # --------------------------------------------------------------------------------------------
