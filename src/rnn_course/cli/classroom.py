@@ -25,10 +25,15 @@ from rnn_course.classroom.student import (
 from rnn_course.errors import CourseError
 
 
+def _folders(p, **options) -> None:
+    """``--name FOLDER`` options: name=(default, what it is)."""
+    for name, (default, what) in options.items():
+        p.add_argument(f"--{name}", default=default, help=f"{what} (default: %(default)s)")
+
+
 def register(sub) -> None:
     p = sub.add_parser("student", help="write student editions of the exercises (solutions removed)")
-    p.add_argument("--source", default="chapters/exercises", help="instructor notebooks (default: %(default)s)")
-    p.add_argument("--out", default="student/exercises", help="output folder (default: %(default)s)")
+    _folders(p, source=("chapters/exercises", "instructor notebooks"), out=("student/exercises", "output folder"))
     p.add_argument("--check", action="store_true", help="only check that the committed copies are current")
     p.add_argument("--force", action="store_true",
                    help="also replace student editions that were edited after they were generated (their edits are lost)")
@@ -36,8 +41,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("slides", help="reveal.js slides of the chapters (jupyter nbconvert --to slides)")
     p.add_argument("notebooks", nargs="*", help="chapter notebooks (default: every chapters/NN_*.ipynb)")
-    p.add_argument("--chapters", default="chapters", help="chapter folder (default: %(default)s)")
-    p.add_argument("--out", default="build/slides", help="output folder (default: %(default)s)")
+    _folders(p, chapters=("chapters", "chapter folder"), out=("build/slides", "output folder"))
     p.add_argument("--annotate", action="store_true",
                    help="also write the slide metadata into the notebooks themselves (for jupyterlab-rise)")
     p.add_argument("--no-html", action="store_true", help="with --annotate: only annotate, build no HTML")
@@ -63,14 +67,12 @@ def register(sub) -> None:
     p.set_defaults(func=run_grade)
 
     p = sub.add_parser("site", help="build the static course website (Sphinx + myst-nb, stored outputs)")
-    p.add_argument("--out", default="build/site", help="output folder (default: %(default)s)")
-    p.add_argument("--conf", default="docs/site", help="Sphinx configuration folder (default: %(default)s)")
-    p.add_argument("--chapters", default="chapters", help="chapter folder (default: %(default)s)")
+    _folders(p, out=("build/site", "output folder"), conf=("docs/site", "Sphinx configuration folder"),
+             chapters=("chapters", "chapter folder"))
     p.set_defaults(func=run_site)
 
     p = sub.add_parser("runtimes", help="Markdown table of stored run times and exercises per chapter")
-    p.add_argument("--chapters", default="chapters", help="chapter folder (default: %(default)s)")
-    p.add_argument("--exercises", default="chapters/exercises", help="exercise folder (default: %(default)s)")
+    _folders(p, chapters=("chapters", "chapter folder"), exercises=("chapters/exercises", "exercise folder"))
     p.add_argument("--from-log", metavar="FILE",
                    help="read the times measured by `make test` (its output saved to FILE; '-' = stdin) instead "
                         "of the times stored in the notebooks")
