@@ -22,6 +22,9 @@ HEADLINES = [
     (("valid_accuracy",), "{:.4f}"),
     (("valid_perplexity",), "{:.1f}"),
     (("test_perplexity",), "{:.1f}"),
+    (("test_bleu_greedy",), "{:.2f}"),
+    (("test_bleu_beam4",), "{:.2f}"),
+    (("retrieval_test_bleu",), "{:.2f}"),
 ]
 
 
@@ -35,7 +38,7 @@ def lookup(metrics: dict, path):
 
 def test_every_shipped_model_is_found():
     names = {p.name for p in MODEL_DIRS}
-    assert {"sentiment", "lm"} <= names
+    assert {"sentiment", "lm", "translation", "translation_no_attention"} <= names
 
 
 @pytest.mark.parametrize("folder", MODEL_DIRS, ids=lambda p: p.name)

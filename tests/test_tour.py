@@ -21,3 +21,7 @@ def test_tour_runs_and_compares_with_the_baseline(capsys):
     live, baseline, shipped = accuracies
     assert 0.7 < live < 0.9 and 0.85 < baseline < 0.88 and 0.8 < shipped < 0.9
     assert "make lab" in out
+    lines = out.splitlines()
+    translations = [line for line in lines if "  →  " in line]
+    assert len(translations) == 2 and all(line.split("  →  ")[1].strip() for line in translations)
+    assert re.search(r"test BLEU \d+\.\d\d with beam 4 vs \d+\.\d\d for a retrieval baseline", out)

@@ -171,8 +171,8 @@ def test_cli_evaluate_writes_a_tsv_that_recomputes_the_bleu(capsys, tmp_path, ti
     import sacrebleu
 
     out_file = tmp_path / "test.tsv"
-    code, out, err = run_cli(capsys, "evaluate", "--model", str(tiny_model_dir), "--out", str(out_file))
-    assert code == 0 and err == ""
+    code, out, err = run_cli(capsys, "evaluate", "--model", str(tiny_model_dir), "--out", str(out_file), "--beam", "1")
+    assert code == 0 and err == "" and "greedy" in out
     model_line = next(line for line in out.splitlines() if "model" in line and "BLEU" in line)
     retrieval_line = next(line for line in out.splitlines() if "retrieval" in line and "BLEU" in line)
     rows = [line.split("\t") for line in out_file.read_text(encoding="utf-8").splitlines()]
@@ -219,3 +219,48 @@ def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("rnn-course: error:") and message in err
 
+
+
+# --------------------------------------------------------------------------------------------
+# The shipped models: the attention model and its no-attention baseline
+# --------------------------------------------------------------------------------------------
+def shipped_metrics(folder):
+    return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("folder, attention", [(tr.SHIPPED_MODEL, "additive"), (tr.BASELINE_MODEL, "none")],
+                         ids=["attention", "no_attention"])
+def test_shipped_model_recomputes_its_recorded_bleu(splits, folder, attention):
+    """The recorded greedy test BLEU comes from these weights, on this split, with these vocabularies."""
+    import rnn_course
+
+    rnn_course.setup(0, font=False)
+    model, src_vocab, tgt_vocab, config, metrics = tr.load_model(folder)
+    assert config["attention"] == attention
+    assert (src_vocab.itos, tgt_vocab.itos) == tuple(v.itos for v in tr.build_vocabs(splits["train"]))
+    assert metrics["test_sentences"] == len(splits["test"])
+    score, _ = tr.evaluate_bleu(model, splits["test"], src_vocab, tgt_vocab)
+    assert score == pytest.approx(metrics["test_bleu_greedy"], abs=0.006)
+
+
+def test_shipped_model_beats_both_baselines_at_a_matched_budget():
+    attention, plain = shipped_metrics(tr.SHIPPED_MODEL), shipped_metrics(tr.BASELINE_MODEL)
+    assert attention["training"] == plain["training"]  # same data, epochs, batch, learning rate, seed
+    assert abs(attention["parameters"] / plain["parameters"] - 1) < 0.10
+    assert attention["test_bleu_greedy"] > attention["retrieval_test_bleu"]
+    assert attention["test_bleu_beam4"] > attention["retrieval_test_bleu"]
+    study = attention["seed_study"]
+    assert len(study["additive"]["seeds"]) >= 3 and len(study["none"]["seeds"]) >= 3
+    # every attention seed beats every no-attention seed, and the shipped runs are the seed-0 entries
+    assert min(study["additive"]["test_bleu_greedy"]) > max(study["none"]["test_bleu_greedy"])
+    assert study["additive"]["test_bleu_greedy"][0] == attention["test_bleu_greedy"]
+    assert study["none"]["test_bleu_greedy"][0] == plain["test_bleu_greedy"]
+    by_alpha = {float(a): b for a, b in attention["valid_bleu_beam4_by_alpha"].items()}
+    assert by_alpha[attention["beam_alpha"]] == max(by_alpha.values())  # α: the validation optimum, never test
+
+
+def test_cli_uses_the_shipped_model_by_default(capsys):
+    code, out, err = run_cli(capsys, "我昨天在北京见了他。", "谢谢你。")
+    lines = out.splitlines()
+    assert code == 0 and err == "" and len(lines) == 2
+    assert lines[1].lower().startswith("thank")

@@ -3,7 +3,9 @@
 1. the from-scratch NumPy cells agree with ``paddle.nn`` (max |difference|);
 2. a small GRU sentiment classifier is trained live on the Chinese review corpus;
 3. its test accuracy is printed next to the TF-IDF baseline and the checkpoint shipped with the course;
-4. three sentences are classified; 5. where to go next.
+4. three sentences are classified;
+5. two Chinese sentences are translated by the shipped Seq2Seq + attention model (chapter 09), next to the
+   BLEU its model card records for it and for a retrieval baseline; 6. where to go next.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ from rnn_course.sentiment import (
 )
 
 TOUR_SENTENCES = ("房间很干净，服务也很周到，下次还来", "质量太差了，用了两天就坏了", "书的内容一般，但是印刷很精美")
+TOUR_TRANSLATIONS = ("我昨天在北京见了他。", "你明天有空吗？")
+
+
+def show_translations() -> None:
+    """Translate :data:`TOUR_TRANSLATIONS` with the shipped model (beam 4, the α its card records)."""
+    from rnn_course import translation as tr
+
+    model, src_vocab, tgt_vocab, _, card = tr.load_model()
+    print(f"\n5) Chinese → English, shipped Seq2Seq + attention (chapter 09; test BLEU {card['test_bleu_beam4']:.2f} "
+          f"with beam 4 vs {card['retrieval_test_bleu']:.2f} for a retrieval baseline, {card['test_sentences']:,} "
+          "Tatoeba test sentences):")
+    items = [tr.tokenize_chinese(text) for text in TOUR_TRANSLATIONS]
+    english = tr.translate_items(model, items, src_vocab, tgt_vocab, beam_size=4, alpha=card["beam_alpha"])
+    for text, line in zip(TOUR_TRANSLATIONS, english, strict=True):
+        print(f"   {text}  →  {line}")
 
 
 def verify_cells(seed: int = 0) -> dict:
@@ -92,8 +109,11 @@ def show_tour(seed: int = 0) -> int:
         for text, (label, prob) in zip(TOUR_SENTENCES, predictor.predict(TOUR_SENTENCES), strict=False):
             print(f"   [{predictor_name:8s}] {LABEL_NAMES[label]:16s} {prob:.2f}  {text}")
 
+    show_translations()
+
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Next:")
     print("   make lab                      open the chapters (start with chapters/01_rnn_basics.ipynb;")
     print("                                 chapters/05_sentiment_lstm.ipynb is this sentiment model end to end)")
     print("   rnn-course sentiment --help   train / evaluate / predict / export your own model")
+    print("   rnn-course translate --help   translate, evaluate (BLEU) or train a translation model")
     return 0

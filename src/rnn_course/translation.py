@@ -22,7 +22,6 @@ import re
 import time
 import unicodedata
 from collections import defaultdict
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +41,7 @@ ATTRIBUTION = "Tatoeba (tatoeba.org), CC-BY 2.0 FR"
 def read_raw_pairs(path=None) -> list:
     """[(english, chinese, attribution)] exactly as in the file (BOM and blank lines dropped)."""
     if path is None:
-        handle = resources.files("rnn_course").joinpath("assets", "tatoeba", DATA_FILE).open("rb")
+        handle = open(Path(__file__).resolve().parent / "assets" / "tatoeba" / DATA_FILE, "rb")  # noqa: SIM115
     else:
         handle = open(path, "rb")  # noqa: SIM115
     with handle:
@@ -265,9 +264,13 @@ def save_model(directory, model, src_vocab: Vocab, tgt_vocab: Vocab, config: dic
                                       {"src_vocab": src_vocab, "tgt_vocab": tgt_vocab}, config, metrics, readme)
 
 
+SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "translation"
+BASELINE_MODEL = SHIPPED_MODEL.parent / "translation_no_attention"  # Cho-form baseline, same recipe and budget
+
+
 def default_model_dir() -> Path:
     """The shipped translation model (``rnn_course/assets/translation``)."""
-    return Path(str(resources.files("rnn_course") / "assets" / "translation"))
+    return SHIPPED_MODEL
 
 
 def load_model(directory=None):
@@ -342,7 +345,7 @@ def choose_alpha(model, items, src_vocab, tgt_vocab, beam_size=4, grid=(0.0, 0.5
 
 
 def train_and_save(out_dir, *, config=None, training=None, checkpoint_dir=None, snapshot_dir=None,
-                   alpha_items=500, verbose=True) -> dict:
+                   alpha_items=500, command=None, verbose=True) -> dict:
     """The recipe behind the shipped model: train, save (float16), reload the saved weights and record
     validation/test BLEU (greedy and beam 4 with α chosen on validation) and the retrieval baseline."""
     import rnn_course
@@ -384,5 +387,7 @@ def train_and_save(out_dir, *, config=None, training=None, checkpoint_dir=None, 
         "sizes": {name: len(items) for name, items in splits.items()},
         "vocab": {"zh": len(src_vocab), "en": len(tgt_vocab)},
     }
+    if command:
+        metrics["command"] = command  # how to make this model again (no machine paths)
     save_model(out_dir, model, src_vocab, tgt_vocab, config, metrics)
     return metrics

@@ -138,7 +138,7 @@ def check_data() -> list:
     """Everything the notebooks read ships in a package: nothing is downloaded."""
     from importlib import resources
 
-    from rnn_course import checkpoints, language_model, sentiment
+    from rnn_course import checkpoints, language_model, sentiment, translation
 
     checks = []
     files = [
@@ -155,9 +155,13 @@ def check_data() -> list:
         checks.append(Check(label, "missing: " + ", ".join(missing) if missing else "present",
                             f"{label} missing ({', '.join(missing)}): reinstall with pip install -e ." if missing else None))
     # the shipped models are read the way the course reads them: manifest, kind and SHA-256 of every file
-    for label, module in (("pretrained sentiment model", sentiment), ("pretrained character LM", language_model)):
+    for label, kind, folder in (("pretrained sentiment model", sentiment.MODEL_KIND, sentiment.SHIPPED_MODEL),
+                                ("pretrained character LM", language_model.MODEL_KIND, language_model.SHIPPED_MODEL),
+                                ("pretrained translation model", translation.MODEL_KIND, translation.SHIPPED_MODEL),
+                                ("translation baseline (no attention)", translation.MODEL_KIND,
+                                 translation.BASELINE_MODEL)):
         try:
-            checkpoints.read_model_dir(module.SHIPPED_MODEL, module.MODEL_KIND)
+            checkpoints.read_model_dir(folder, kind)
             checks.append(Check(label, "present, checksums match"))
         except CourseError as err:
             checks.append(Check(label, "unreadable", f"{label}: {err}"))

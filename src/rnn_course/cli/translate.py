@@ -27,7 +27,7 @@ def register(sub) -> None:
     p.add_argument("text", nargs="*", metavar="TEXT", help="Chinese sentences (none: read lines from stdin); "
                    "or the action 'evaluate' / 'train'")
     p.add_argument("--beam", type=int, default=None,
-                   help="beam size (default: 4 for sentences, 1 = greedy for evaluate)")
+                   help="beam size (default 4, with the length normalisation chosen on validation; 1 = greedy)")
     p.add_argument("--alpha", type=float, default=None,
                    help="length normalisation 1/L^alpha for beam search (default: the value chosen on validation)")
     p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
@@ -95,7 +95,7 @@ def run_evaluate(args) -> int:
     if len(args.text) > 1:
         raise CourseError(f"`translate evaluate` takes no sentences, got {args.text[1]!r}")
     _refuse(args, ("epochs", "attention", "seed", "checkpoint"), "evaluate")
-    beam = _check_beam(args, 1)
+    beam = _check_beam(args, 4)  # the decoding the model ships with; --beam 1 = greedy
     from rnn_course import checkpoints
     from rnn_course import translation as tr
 
@@ -143,7 +143,10 @@ def run_train(args) -> int:
     config = {"attention": args.attention or "additive"}
     training = {"epochs": args.epochs or tr.DEFAULT_TRAINING["epochs"], "seed": args.seed or 0}
     started = time.perf_counter()
-    metrics = tr.train_and_save(args.out, config=config, training=training, checkpoint_dir=args.checkpoint)
+    command = "rnn-course translate train --out DIR" + "".join(
+        f" --{name} {getattr(args, name)}" for name in ("epochs", "attention", "seed") if getattr(args, name) is not None)
+    metrics = tr.train_and_save(args.out, config=config, training=training, checkpoint_dir=args.checkpoint,
+                                command=command)
     print(f"test BLEU {metrics['test_bleu_greedy']:.2f} greedy, {metrics['test_bleu_beam4']:.2f} beam 4 "
           f"(alpha {metrics['beam_alpha']:g}); retrieval baseline {metrics['retrieval_test_bleu']:.2f}; "
           f"training CPU {metrics['train_cpu_seconds']:.0f} s, total wall {time.perf_counter() - started:.0f} s")
