@@ -173,3 +173,20 @@ def test_cli_train_rejects_bad_settings(capsys, tmp_path):
     code = cli.main(["generate", "train", "--out", str(tmp_path), "--lr", "-1"])
     _, err = capsys.readouterr()
     assert code == 2 and "--lr" in err
+
+
+def test_cli_train_passes_the_number_of_layers(capsys, tmp_path, monkeypatch):
+    """--num-layers reaches the recipe (a stacked LM for the shipped-model search), and 0 is refused."""
+    seen = {}
+
+    def fake_train_and_save(out_dir, **kwargs):
+        seen.update(kwargs)
+        return {"valid_perplexity": 1.0, "best_epoch": 1, "train_cpu_seconds": 0.0, "train_wall_seconds": 0.0}
+
+    monkeypatch.setattr("rnn_course.cli.generate.train_and_save", fake_train_and_save)
+    code = cli.main(["generate", "train", "--out", str(tmp_path / "lm"), "--num-layers", "2", "--cell", "lstm"])
+    capsys.readouterr()
+    assert code == 0 and seen["num_layers"] == 2 and seen["cell_type"] == "lstm"
+    code = cli.main(["generate", "train", "--out", str(tmp_path / "lm2"), "--num-layers", "0"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--num-layers" in err

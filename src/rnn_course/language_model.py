@@ -330,7 +330,7 @@ def load_language_model(directory=None):
     return model, vocab, config, metrics
 
 
-def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, epochs=3, batch_size=32,
+def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, num_layers=1, epochs=3, batch_size=32,
                    learning_rate=5e-3, clip_norm=1.0, max_chars=120, max_vocab=2500, seed=0,
                    init_dir=None, verbose=True) -> dict:
     """The recipe behind the shipped model: train on the train split, keep the best validation
@@ -339,7 +339,7 @@ def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, 
     Seed the run first (``rnn_course.setup(seed)``, as the command does): a library call never reseeds."""
     vocab, data = prepare_lm_data(max_chars, max_vocab, seed=0)
     positive_share = float(np.mean([seq[0] == vocab.stoi[POS] for seq in data["train"]]))
-    config = {"cell_type": cell_type, "embed_size": embed_size, "hidden_size": hidden_size, "num_layers": 1,
+    config = {"cell_type": cell_type, "embed_size": embed_size, "hidden_size": hidden_size, "num_layers": num_layers,
               "max_chars": max_chars, "max_vocab": max_vocab}
     model = make_language_model(len(vocab), config)
     previous = None

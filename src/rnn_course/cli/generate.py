@@ -38,6 +38,7 @@ def register(sub) -> None:
     t.add_argument("--cell", choices=["gru", "lstm", "rnn"], default="gru")
     t.add_argument("--hidden-size", type=int, default=256)
     t.add_argument("--embed-size", type=int, default=64)
+    t.add_argument("--num-layers", type=int, default=1, help="stacked recurrent layers (default 1)")
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-3)
@@ -75,7 +76,7 @@ def run_generate(args) -> int:
 
 
 def run_train(args) -> int:
-    for name, option in (("hidden_size", "--hidden-size"), ("embed_size", "--embed-size"),
+    for name, option in (("hidden_size", "--hidden-size"), ("embed_size", "--embed-size"), ("num_layers", "--num-layers"),
                          ("epochs", "--epochs"), ("batch_size", "--batch-size")):
         options.whole(getattr(args, name), option)
     options.learning_rate(args.lr)
@@ -86,7 +87,8 @@ def run_train(args) -> int:
     checkpoints.check_output_dir(args.out, MODEL_KIND, force=args.force or same_folder)
     rnn_course.setup(args.seed, font=False)
     metrics = train_and_save(args.out, cell_type=args.cell, hidden_size=args.hidden_size,
-                             embed_size=args.embed_size, epochs=args.epochs, batch_size=args.batch_size,
+                             embed_size=args.embed_size, num_layers=args.num_layers, epochs=args.epochs,
+                             batch_size=args.batch_size,
                              learning_rate=args.lr, clip_norm=args.clip, seed=args.seed, init_dir=args.init)
     print(f"validation perplexity {metrics['valid_perplexity']:.2f} (best epoch {metrics['best_epoch']}), "
           f"training CPU {metrics['train_cpu_seconds']:.0f} s, wall {metrics['train_wall_seconds']:.0f} s")
