@@ -16,6 +16,7 @@ import numpy as np
 import paddle
 
 import rnn_course
+from rnn_course import translation as tr
 from rnn_course.cells import cell_forward, numpy_params
 from rnn_course.data import load_review_splits
 from rnn_course.models import LAYERS
@@ -36,8 +37,6 @@ TOUR_TRANSLATIONS = ("我昨天在北京见了他。", "你明天有空吗？")
 
 def show_translations() -> None:
     """Translate :data:`TOUR_TRANSLATIONS` with the shipped model (beam 4, the α its card records)."""
-    from rnn_course import translation as tr
-
     model, src_vocab, tgt_vocab, _, card = tr.load_model()
     print(f"\n5) Chinese → English, shipped Seq2Seq + attention (chapter 09; test BLEU {card['test_bleu_beam4']:.2f} "
           f"with beam 4 vs {card['retrieval_test_bleu']:.2f} for a retrieval baseline, {card['test_sentences']:,} "

@@ -26,8 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+import rnn_course
+from rnn_course import checkpoints, seq2seq, train
 from rnn_course.data import PAD, UNK, Vocab
 from rnn_course.errors import CourseError
+from rnn_course.metrics import corpus_bleu
 
 BOS, EOS = "<bos>", "<eos>"
 SPECIALS = (BOS, EOS)
@@ -173,8 +176,6 @@ def tokenize_13a(line: str) -> list:
 def bleu(hypotheses, references) -> float:
     """Corpus BLEU (0–100) of detokenised English strings against lists of reference strings, all
     tokenised by :func:`tokenize_13a` — equal to ``sacrebleu.corpus_bleu(..., tokenize="13a")``."""
-    from rnn_course.metrics import corpus_bleu
-
     hypotheses, references = list(hypotheses), list(references)
     if len(hypotheses) != len(references):
         raise CourseError(f"{len(hypotheses)} hypotheses but {len(references)} reference sets")
@@ -243,12 +244,10 @@ def prepare_data(max_len: int = 12, min_freq: int = 2, split_seed: int = 0) -> t
 
 
 def make_model(src_vocab_size: int, tgt_vocab_size: int, config: dict):
-    from rnn_course.seq2seq import Seq2Seq
-
     config = {**DEFAULT_CONFIG, **config}
-    return Seq2Seq(src_vocab_size, tgt_vocab_size, embed_size=config["embed_size"],
-                   hidden_size=config["hidden_size"], attention=config["attention"],
-                   bidirectional=config["bidirectional"], dropout=config["dropout"])
+    return seq2seq.Seq2Seq(src_vocab_size, tgt_vocab_size, embed_size=config["embed_size"],
+                           hidden_size=config["hidden_size"], attention=config["attention"],
+                           bidirectional=config["bidirectional"], dropout=config["dropout"])
 
 
 MODEL_KIND = "translation"
@@ -258,8 +257,6 @@ def save_model(directory, model, src_vocab: Vocab, tgt_vocab: Vocab, config: dic
                readme: str | None = None) -> Path:
     """A model directory in the course's one format (:func:`rnn_course.checkpoints.save_model_dir`):
     float16 weights, both vocabularies, config and metrics, checksummed and swapped in atomically."""
-    from rnn_course import checkpoints
-
     return checkpoints.save_model_dir(directory, MODEL_KIND, checkpoints.model_arrays(model, np.float16),
                                       {"src_vocab": src_vocab, "tgt_vocab": tgt_vocab}, config, metrics, readme)
 
@@ -277,8 +274,6 @@ def load_model(directory=None):
     """(model in eval mode, src_vocab, tgt_vocab, config, metrics or {}) from a directory written by
     :func:`save_model` (default: the shipped model). Loading reads arrays and JSON only; every file is
     checked against the manifest and errors name the problem."""
-    from rnn_course import checkpoints
-
     directory = Path(directory) if directory is not None else default_model_dir()
     if not directory.is_dir():
         raise CourseError(f"no translation model at {directory}; train one with `rnn-course translate train --out DIR`")
@@ -298,11 +293,9 @@ def load_model(directory=None):
 
 def translate_items(model, items, src_vocab, tgt_vocab, beam_size=1, alpha=0.0, max_len=DECODE_MAX_LEN) -> list:
     """Detokenised English for each item (a source token list, or ``(source, references)``)."""
-    from rnn_course.seq2seq import translate
-
     wrapped = [(item,) if items and isinstance(item, list) and (not item or isinstance(item[0], str)) else item
                for item in items]
-    tokens = translate(model, wrapped, src_vocab, tgt_vocab, max_len=max_len, beam_size=beam_size, alpha=alpha)
+    tokens = seq2seq.translate(model, wrapped, src_vocab, tgt_vocab, max_len=max_len, beam_size=beam_size, alpha=alpha)
     return [detokenize_english(t) for t in tokens]
 
 
@@ -317,8 +310,6 @@ def train_model(model, splits, src_vocab, tgt_vocab, *, epochs=12, batch_size=64
     """Teacher-forced training with the masked loss; the epoch with the lowest validation loss is kept.
     ``checkpoint_dir``: resume an interrupted run exactly. ``snapshot_dir``: also keep every epoch's
     weights there (``epoch_<k>.npz``), to compare models at equal budgets afterwards."""
-    from rnn_course import seq2seq, train
-
     batches = seq2seq.PairBatches(training_pairs(splits["train"]), src_vocab, tgt_vocab, batch_size=batch_size,
                                   shuffle=True, seed=seed)
     valid = seq2seq.PairBatches(training_pairs(splits["valid"]), src_vocab, tgt_vocab, batch_size=256)
@@ -348,8 +339,6 @@ def train_and_save(out_dir, *, config=None, training=None, checkpoint_dir=None, 
                    alpha_items=500, command=None, verbose=True) -> dict:
     """The recipe behind the shipped model: train, save (float16), reload the saved weights and record
     validation/test BLEU (greedy and beam 4 with α chosen on validation) and the retrieval baseline."""
-    import rnn_course
-
     config = {**DEFAULT_CONFIG, **(config or {})}
     training = {**DEFAULT_TRAINING, **(training or {})}
     rnn_course.setup(training["seed"], font=False)

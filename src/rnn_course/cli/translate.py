@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import rnn_course
+from rnn_course import checkpoints
+from rnn_course import translation as tr
 from rnn_course.cli.device import add_device_option
 from rnn_course.errors import CourseError
 
@@ -73,8 +75,6 @@ def run_translate(args) -> int:
         sentences = sys.stdin.read().splitlines()
         if not sentences:
             raise CourseError("stdin held no sentences")
-    from rnn_course import translation as tr
-
     rnn_course.setup(0, font=False)
     model, src_vocab, tgt_vocab, _, metrics = tr.load_model(args.model)
     alpha = args.alpha if args.alpha is not None else float(metrics.get("beam_alpha", 0.0))
@@ -96,9 +96,6 @@ def run_evaluate(args) -> int:
         raise CourseError(f"`translate evaluate` takes no sentences, got {args.text[1]!r}")
     _refuse(args, ("epochs", "attention", "seed", "checkpoint"), "evaluate")
     beam = _check_beam(args, 4)  # the decoding the model ships with; --beam 1 = greedy
-    from rnn_course import checkpoints
-    from rnn_course import translation as tr
-
     out = Path(args.out) if args.out else None
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         raise CourseError(f"--out must be a file in an existing directory, got {args.out}")
@@ -136,9 +133,6 @@ def run_train(args) -> int:
         raise CourseError("`translate train` needs --out DIR")
     if args.epochs is not None and args.epochs < 1:
         raise CourseError(f"--epochs must be at least 1, got {args.epochs}")
-    from rnn_course import checkpoints
-    from rnn_course import translation as tr
-
     checkpoints.check_output_dir(args.out, tr.MODEL_KIND, force=bool(args.force))
     config = {"attention": args.attention or "additive"}
     training = {"epochs": args.epochs or tr.DEFAULT_TRAINING["epochs"], "seed": args.seed or 0}
