@@ -181,7 +181,8 @@ def test_cli_train_passes_the_number_of_layers(capsys, tmp_path, monkeypatch):
 
     def fake_train_and_save(out_dir, **kwargs):
         seen.update(kwargs)
-        return {"valid_perplexity": 1.0, "best_epoch": 1, "train_cpu_seconds": 0.0, "train_wall_seconds": 0.0}
+        return {"valid_perplexity": 1.0, "test_perplexity": 1.0, "best_epoch": 1, "train_cpu_seconds": 0.0,
+                "train_wall_seconds": 0.0}
 
     monkeypatch.setattr("rnn_course.cli.generate.train_and_save", fake_train_and_save)
     code = cli.main(["generate", "train", "--out", str(tmp_path / "lm"), "--num-layers", "2", "--cell", "lstm"])
@@ -190,3 +191,29 @@ def test_cli_train_passes_the_number_of_layers(capsys, tmp_path, monkeypatch):
     code = cli.main(["generate", "train", "--out", str(tmp_path / "lm2"), "--num-layers", "0"])
     _, err = capsys.readouterr()
     assert code == 2 and "--num-layers" in err
+
+
+def test_cli_train_passes_dropout_lr_decay_and_records_its_command(capsys, tmp_path, monkeypatch):
+    """--dropout, --lr-decay and the checkpoint folder reach the recipe, with the command (no machine path);
+    out-of-range values are refused with one line; --resume needs an interrupted run."""
+    seen = {}
+
+    def fake_train_and_save(out_dir, **kwargs):
+        seen.update(kwargs)
+        return {"valid_perplexity": 1.0, "test_perplexity": 1.0, "best_epoch": 1, "train_cpu_seconds": 0.0,
+                "train_wall_seconds": 0.0}
+
+    monkeypatch.setattr("rnn_course.cli.generate.train_and_save", fake_train_and_save)
+    code = cli.main(["generate", "train", "--out", str(tmp_path / "lm"), "--dropout", "0.25", "--lr-decay", "0.8"])
+    capsys.readouterr()
+    assert code == 0 and seen["dropout"] == 0.25 and seen["lr_decay"] == 0.8 and seen["resume"] is False
+    assert seen["checkpoint_dir"].parent == tmp_path / "lm"
+    assert "--dropout 0.25" in seen["command"] and "--lr-decay 0.8" in seen["command"]
+    assert str(tmp_path) not in seen["command"] and seen["command"].endswith("--out lm")
+    for option, value in (("--dropout", "1"), ("--dropout", "-0.1"), ("--lr-decay", "0"), ("--lr-decay", "1.5")):
+        code = cli.main(["generate", "train", "--out", str(tmp_path / "lm3"), option, value])
+        _, err = capsys.readouterr()
+        assert code == 2 and option in err and err.count("\n") == 1
+    code = cli.main(["generate", "train", "--out", str(tmp_path / "lm4"), "--resume"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "nothing to resume" in err

@@ -8,6 +8,7 @@ import numpy as np
 import paddle
 import pytest
 
+from rnn_course import checkpoints
 from rnn_course.data import Reviews
 from rnn_course.errors import CourseError
 from rnn_course.language_model import (
@@ -19,6 +20,7 @@ from rnn_course.language_model import (
     LMBatches,
     NGramLM,
     build_lm_vocab,
+    check_config,
     count_targets,
     default_model_dir,
     encode_review,
@@ -193,6 +195,27 @@ def test_training_lowers_perplexity_and_save_load_roundtrip(vocab, tmp_path):
     loaded, vocab2, config2, metrics = load_language_model(tmp_path)
     assert vocab2.itos == vocab.itos and config2 == {**DEFAULT_CONFIG, **config} and metrics["valid_perplexity"] == after
     assert model_perplexity(loaded, seqs) == pytest.approx(after, rel=1e-2)  # float16 storage
+
+
+def test_dropout_setting_is_checked_and_old_configs_load(vocab, tmp_path):
+    """dropout is part of the configuration (default 0 for folders saved before it existed); bad values are refused."""
+    assert check_config({})["dropout"] == 0.0
+    assert check_config({"dropout": 0.2})["dropout"] == 0.2
+    for bad in (1.0, -0.1, "0.2", True, None):
+        with pytest.raises(CourseError, match="dropout"):
+            check_config({"dropout": bad})
+    model = make_language_model(len(vocab), {"embed_size": 4, "hidden_size": 8, "dropout": 0.3})
+    assert model.dropout.p == 0.3
+    save_language_model(tmp_path, model, vocab, {"embed_size": 4, "hidden_size": 8, "dropout": 0.3})
+    config = json.loads((tmp_path / "config.json").read_text(encoding="utf-8"))
+    assert config["dropout"] == 0.3
+    del config["dropout"]  # a folder written before dropout existed
+    checkpoints.write_json(tmp_path / "config.json", config, "config")
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["sha256"]["config.json"] = checkpoints.sha256(tmp_path / "config.json")
+    checkpoints.write_json(tmp_path / "manifest.json", manifest, "manifest")
+    _, _, loaded_config, _ = load_language_model(tmp_path)
+    assert loaded_config["dropout"] == 0.0
 
 
 def test_load_errors(vocab, tmp_path):

@@ -105,6 +105,27 @@ def test_budget_stops_after_max_steps():
     assert len(history.step_losses) == 4
 
 
+def test_learning_rate_schedule_is_applied_per_epoch_and_survives_resume(tmp_path):
+    """lr_schedule(epoch) sets each epoch's rate (recorded); an interrupted run resumes on the same schedule."""
+    def train(folder, epochs, resume=False):
+        rnn_course.setup(0, font=False)
+        model = make_model(dropout=0.0)
+        optimizer = make_optimizer(model, learning_rate=1.0)
+        history = fit(model, Batches(n=32), optimizer=optimizer, loss_fn=paddle.nn.functional.cross_entropy,
+                      epochs=epochs, valid_data=Batches(n=16, seed=1, shuffle=False), checkpoint_dir=folder,
+                      resume=resume, lr_schedule=lambda epoch: 0.1 * 0.5 ** epoch)
+        return model, history
+
+    full_model, full = train(tmp_path / "full", 3)
+    assert full.column("learning_rate") == pytest.approx([0.1, 0.05, 0.025])
+    train(tmp_path / "cut", 2)
+    resumed_model, resumed = train(tmp_path / "cut", 3, resume=True)
+    assert resumed.column("learning_rate") == pytest.approx([0.1, 0.05, 0.025])
+    assert resumed.step_losses == full.step_losses
+    for key, value in weights(full_model).items():
+        np.testing.assert_array_equal(weights(resumed_model)[key], value)
+
+
 class Interrupt(Exception):
     pass
 

@@ -248,7 +248,7 @@ def tune_ngram(order, vocab_size, train_sequences, valid_sequences, grid=None):
 # Training, saving, loading
 # --------------------------------------------------------------------------------------------
 DEFAULT_CONFIG = {"cell_type": "gru", "embed_size": 64, "hidden_size": 256, "num_layers": 1,
-                  "max_chars": 120, "max_vocab": 2500}
+                  "max_chars": 120, "max_vocab": 2500, "dropout": 0.0}
 
 
 def prepare_lm_data(max_chars: int = 120, max_vocab: int = 2500, seed: int = 0):
@@ -261,13 +261,18 @@ def prepare_lm_data(max_chars: int = 120, max_vocab: int = 2500, seed: int = 0):
 def make_language_model(vocab_size, config=None):
     cfg = check_config(config or {})
     return LanguageModel(vocab_size, cfg["cell_type"], cfg["embed_size"], cfg["hidden_size"],
-                         cfg["num_layers"])
+                         cfg["num_layers"], dropout=cfg["dropout"])
 
 
 def train_language_model(model, train_sequences, valid_sequences=None, *, epochs=1, batch_size=32,
-                         learning_rate=5e-3, clip_norm=1.0, max_seconds=None, max_steps=None, verbose=False):
+                         learning_rate=5e-3, clip_norm=1.0, lr_decay=1.0, max_seconds=None, max_steps=None,
+                         checkpoint_dir=None, resume=False, run_config=None, verbose=False):
     """Adam + global-norm clipping + masked loss via :func:`rnn_course.train.fit`; keeps the epoch
-    with the best validation perplexity (``valid_ppl``). Returns the :class:`~rnn_course.train.History`."""
+    with the best validation perplexity (``valid_ppl``). Returns the :class:`~rnn_course.train.History`.
+
+    ``lr_decay``: the learning rate of epoch e (from 0) is ``learning_rate · lr_decay**e`` — large steps
+    while the model is far off, small ones once validation perplexity flattens.
+    ``checkpoint_dir``/``resume``/``run_config``: an interrupted run continues exactly (see ``fit``)."""
     def evaluate(m, sequences):
         total, count = model_nll(m, sequences)
         return {"valid_loss": total / count, "valid_ppl": math.exp(total / count)}
@@ -277,7 +282,9 @@ def train_language_model(model, train_sequences, valid_sequences=None, *, epochs
                loss_fn=lm_loss_fn, epochs=epochs, valid_data=valid_sequences,
                evaluate_fn=evaluate if valid_sequences is not None else None, monitor="valid_ppl",
                max_seconds=max_seconds, max_steps=max_steps, verbose=verbose,
-               log_every=100 if verbose else None)
+               log_every=100 if verbose else None, checkpoint_dir=checkpoint_dir, resume=resume,
+               run_config=run_config,
+               lr_schedule=None if lr_decay == 1.0 else (lambda epoch: learning_rate * lr_decay ** epoch))
 
 
 MODEL_KIND = "language_model"
@@ -295,6 +302,10 @@ def check_config(config, where="the configuration") -> dict:
     for name, value in cfg.items():
         if name == "cell_type":
             cfg[name] = check_cell_type(value) if isinstance(value, str) else check_cell_type(repr(value))
+        elif name == "dropout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise CourseError(f"dropout in {where} must be a number in [0, 1), got {value!r}")
+            cfg[name] = float(value)
         elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise CourseError(f"{name} in {where} must be a whole number ≥ 1, got {value!r}")
     return cfg
@@ -330,41 +341,56 @@ def load_language_model(directory=None):
     return model, vocab, config, metrics
 
 
-def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, num_layers=1, epochs=3, batch_size=32,
-                   learning_rate=5e-3, clip_norm=1.0, max_chars=120, max_vocab=2500, seed=0,
-                   init_dir=None, verbose=True) -> dict:
+def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, num_layers=1, dropout=0.0,
+                   epochs=3, batch_size=32, learning_rate=5e-3, lr_decay=1.0, clip_norm=1.0, max_chars=120,
+                   max_vocab=2500, seed=0, init_dir=None, checkpoint_dir=None, resume=False, command=None,
+                   verbose=True) -> dict:
     """The recipe behind the shipped model: train on the train split, keep the best validation
-    epoch, round the weights to float16 (as saved), record their validation perplexity, save.
+    epoch, round the weights to float16 (as saved), record their validation and test perplexity, save.
     ``init_dir``: continue from a model saved earlier (same vocabulary and architecture).
+    ``checkpoint_dir``: a training checkpoint after every epoch; ``resume=True`` continues an interrupted
+    run from it (same settings required). ``command``: the command line, recorded in ``metrics.json``.
     Seed the run first (``rnn_course.setup(seed)``, as the command does): a library call never reseeds."""
     vocab, data = prepare_lm_data(max_chars, max_vocab, seed=0)
     positive_share = float(np.mean([seq[0] == vocab.stoi[POS] for seq in data["train"]]))
-    config = {"cell_type": cell_type, "embed_size": embed_size, "hidden_size": hidden_size, "num_layers": num_layers,
-              "max_chars": max_chars, "max_vocab": max_vocab}
+    config = check_config({"cell_type": cell_type, "embed_size": embed_size, "hidden_size": hidden_size,
+                           "num_layers": num_layers, "max_chars": max_chars, "max_vocab": max_vocab,
+                           "dropout": dropout})
     model = make_language_model(len(vocab), config)
     previous = None
     if init_dir is not None:
         start, start_vocab, start_config, previous = load_language_model(init_dir)
-        if start_vocab.itos != vocab.itos or {**DEFAULT_CONFIG, **start_config} != {**DEFAULT_CONFIG, **config}:
+        if start_vocab.itos != vocab.itos or {**start_config, "dropout": 0.0} != {**config, "dropout": 0.0}:
             raise CourseError(f"the model in {init_dir} has a different vocabulary or architecture")
         model.set_state_dict(start.state_dict())
+    training = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "lr_decay": lr_decay,
+                "clip_norm": clip_norm, "seed": seed}
     wall, cpu = time.perf_counter(), time.process_time()
     history = train_language_model(model, data["train"], data["valid"], epochs=epochs, batch_size=batch_size,
-                                   learning_rate=learning_rate, clip_norm=clip_norm, verbose=verbose)
+                                   learning_rate=learning_rate, lr_decay=lr_decay, clip_norm=clip_norm,
+                                   checkpoint_dir=checkpoint_dir, resume=resume,
+                                   run_config={**config, **training, "init": init_dir is not None},
+                                   verbose=verbose)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     # The folder stores float16 weights: measure exactly what will be saved, then save once (atomically).
     checkpoints.set_model_arrays(model, checkpoints.model_arrays(model, np.float16), "the trained model")
     metrics = {
         "valid_perplexity": round(model_perplexity(model, data["valid"]), 4),
         "valid_tokens": count_targets(data["valid"]),
+        "test_perplexity": round(model_perplexity(model, data["test"]), 4),
+        "test_tokens": count_targets(data["test"]),
         "train_positive_share": round(positive_share, 4),
         "best_epoch": history.best_epoch,
         "epochs": [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in history.epochs],
+        # a resumed run counts only this process' time: the epochs' own "seconds" cover the whole run
         "train_wall_seconds": round(wall, 1),
         "train_cpu_seconds": round(cpu, 1),
-        "training": {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
-                     "clip_norm": clip_norm, "seed": seed},
+        "training": training,
     }
+    if resume:
+        metrics["resumed"] = True
+    if command:
+        metrics["command"] = command
     if previous is not None:
         metrics["initialised_from"] = {k: previous.get(k) for k in ("valid_perplexity", "train_cpu_seconds",
                                                                     "training", "initialised_from")}

@@ -9,6 +9,8 @@ stopping, budgets and checkpoints (a run resumes exactly where it stopped). Opti
 * ``patience``: stop after that many epochs without improvement; ``restore_best`` reloads the best
   epoch's weights at the end.
 * ``max_steps`` / ``max_seconds``: a compute budget (checked after every step, see :class:`Budget`).
+* ``lr_schedule(epoch) -> learning rate`` (epoch counted from 0) is applied at the start of every epoch.
+  Being a function of the epoch number only, a resumed run continues on the same schedule.
 * ``checkpoint_dir``: after every epoch, weights + optimizer + RNG state + history are written as one
   atomic directory (:mod:`rnn_course.checkpoints`); ``resume=True`` continues from there exactly (same
   batches, same numbers). ``run_config`` (a JSON-ready dict) is stored with it, and resuming with a
@@ -191,7 +193,7 @@ class _Progress:
 def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, evaluate_fn=None,
         monitor="valid_loss", mode="min", patience=None, restore_best=True, max_steps=None,
         max_seconds=None, checkpoint_dir=None, resume=False, run_config=None, log_every=None, verbose=False,
-        progress=False) -> History:
+        progress=False, lr_schedule=None) -> History:
     """Train ``model`` for up to ``epochs`` passes over ``train_data`` (any re-iterable of batches):
     :func:`train_epoch`, then validation, the best epoch, early stopping and a checkpoint after each
     epoch. Every option is described in the module docstring."""
@@ -208,12 +210,16 @@ def fit(model, train_data, *, optimizer, loss_fn, epochs=1, valid_data=None, eva
     model.train()
     for epoch in range(start_epoch, epochs):
         epoch_start = time.perf_counter()
+        if lr_schedule is not None:
+            optimizer.set_lr(float(lr_schedule(epoch)))
         total = len(train_data) // world if hasattr(train_data, "__len__") else None
         bar = _Progress(progress and main, epoch + 1, epochs, total)
         losses = train_epoch(net, _shard(train_data, world, rank()), optimizer, loss_fn, history=history,
                              budget=budget, bar=bar, log_every=log_every if verbose and main else None)
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else math.nan,
                   "seconds": time.perf_counter() - epoch_start}
+        if lr_schedule is not None:
+            record["learning_rate"] = float(optimizer.get_lr())
         if valid_data is not None:
             record.update(evaluate_fn(model, valid_data) if evaluate_fn else
                           {"valid_loss": evaluate_loss(model, valid_data, loss_fn)})

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 
 import rnn_course
@@ -12,6 +15,7 @@ from rnn_course.cli.device import add_device_option
 from rnn_course.errors import CourseError
 from rnn_course.generate import check_temperature, check_top_k, generate_texts
 from rnn_course.language_model import MODEL_KIND, load_language_model, train_and_save
+from rnn_course.train import has_checkpoint
 
 
 def register(sub) -> None:
@@ -39,9 +43,15 @@ def register(sub) -> None:
     t.add_argument("--hidden-size", type=int, default=256)
     t.add_argument("--embed-size", type=int, default=64)
     t.add_argument("--num-layers", type=int, default=1, help="stacked recurrent layers (default 1)")
+    t.add_argument("--dropout", type=float, default=0.0, help="dropout between layers and before the output "
+                                                              "layer, in [0, 1) (default 0)")
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-3)
+    t.add_argument("--lr-decay", type=float, default=1.0,
+                   help="multiply the learning rate by this after every epoch, in (0, 1] (default 1: constant)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out (a checkpoint is written after every epoch)")
     t.add_argument("--clip", type=float, default=1.0)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--init", default=None, help="continue training a saved model (same vocabulary and size)")
@@ -75,21 +85,43 @@ def run_generate(args) -> int:
     return 0
 
 
+def _command_line(args) -> str:
+    """The command that reproduces this run (the output folder by name only: no machine paths)."""
+    parts = ["rnn-course generate train", f"--cell {args.cell}"]
+    for name in ("hidden_size", "embed_size", "num_layers", "dropout", "epochs", "batch_size", "lr", "lr_decay",
+                 "clip", "seed"):
+        parts.append(f"--{name.replace('_', '-')} {getattr(args, name)}")
+    parts += [f"--init {Path(args.init).name}"] if args.init else []
+    return " ".join(parts) + f" --out {Path(args.out).name}"
+
+
 def run_train(args) -> int:
     for name, option in (("hidden_size", "--hidden-size"), ("embed_size", "--embed-size"), ("num_layers", "--num-layers"),
                          ("epochs", "--epochs"), ("batch_size", "--batch-size")):
         options.whole(getattr(args, name), option)
     options.learning_rate(args.lr)
     options.number(args.clip, "--clip", 0.0, 1e6, low_open=True)
+    options.number(args.dropout, "--dropout", 0.0, 1.0, high_open=True)
+    options.number(args.lr_decay, "--lr-decay", 0.0, 1.0, low_open=True)
     options.seed(args.seed)
     same_folder = args.init is not None and checkpoints.recover(args.init).resolve() == \
         checkpoints.recover(args.out).resolve()  # --init X --out X continues a model in place
-    checkpoints.check_output_dir(args.out, MODEL_KIND, force=args.force or same_folder)
+    out = checkpoints.check_output_dir(args.out, MODEL_KIND, force=args.force or same_folder, resume=args.resume)
+    checkpoint = out / checkpoints.CHECKPOINT_DIR
+    if args.resume and not has_checkpoint(checkpoint):
+        raise CourseError(f"nothing to resume in {args.out}: it holds no interrupted run (leave out --resume)")
+    if has_checkpoint(checkpoint) and not (args.resume or args.force):
+        raise CourseError(f"{args.out} holds an interrupted run: add --resume to continue it, or --force to "
+                          "discard it and start over")
+    if args.force and not args.resume:
+        shutil.rmtree(checkpoint, ignore_errors=True)
     rnn_course.setup(args.seed, font=False)
-    metrics = train_and_save(args.out, cell_type=args.cell, hidden_size=args.hidden_size,
-                             embed_size=args.embed_size, num_layers=args.num_layers, epochs=args.epochs,
-                             batch_size=args.batch_size,
-                             learning_rate=args.lr, clip_norm=args.clip, seed=args.seed, init_dir=args.init)
+    metrics = train_and_save(out, cell_type=args.cell, hidden_size=args.hidden_size,
+                             embed_size=args.embed_size, num_layers=args.num_layers, dropout=args.dropout,
+                             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                             lr_decay=args.lr_decay, clip_norm=args.clip, seed=args.seed, init_dir=args.init,
+                             checkpoint_dir=checkpoint, resume=args.resume, command=_command_line(args))
     print(f"validation perplexity {metrics['valid_perplexity']:.2f} (best epoch {metrics['best_epoch']}), "
+          f"test perplexity {metrics['test_perplexity']:.2f}; "
           f"training CPU {metrics['train_cpu_seconds']:.0f} s, wall {metrics['train_wall_seconds']:.0f} s")
     return 0
