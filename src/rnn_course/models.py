@@ -11,6 +11,8 @@ from rnn_course.cells import Unrolled, check_cell_type, make_scratch_cell
 from rnn_course.errors import CourseError
 
 LAYERS = {"rnn": nn.SimpleRNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# Embedding initialisers by name; None keeps Paddle's default (Xavier, fan_in = vocabulary size)
+EMBED_INITS = {"xavier": lambda: None, "normal": lambda: nn.initializer.Normal(0.0, 1.0)}
 
 
 def make_rnn(cell_type, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0,
@@ -56,18 +58,25 @@ class SequenceClassifier(nn.Layer):
 
     ``forward(ids (batch, time) int64, lengths (batch,) int64) -> logits (batch, num_classes)``.
     ``pooling``: "last" (final state at each sequence's true end), "mean" or "max" over real steps.
+    ``embed_init``: "xavier" (Paddle's default for ``nn.Embedding``: Xavier with fan_in = vocabulary
+    size, so rows of size about ±sqrt(6/(V+E)), ±0.02 for 12,000 words) or "normal" (N(0, 1) rows, as
+    in ``rnn_course.seq2seq``).
     Padding never changes a prediction. Inputs are checked by :func:`check_token_inputs` (eager mode).
     """
 
     def __init__(self, vocab_size, num_classes=2, cell_type="lstm", embed_size=64, hidden_size=64,
-                 num_layers=1, bidirectional=False, dropout=0.3, pooling="last", padding_idx=0):
+                 num_layers=1, bidirectional=False, dropout=0.3, pooling="last", padding_idx=0,
+                 embed_init="xavier"):
         super().__init__()
         if pooling not in ("last", "mean", "max"):
             raise CourseError(f"pooling must be 'last', 'mean' or 'max', got {pooling!r}")
+        if embed_init not in EMBED_INITS:
+            raise CourseError(f"embed_init must be one of {', '.join(EMBED_INITS)}, got {embed_init!r}")
         self.cell_type = check_cell_type(cell_type)
         self.num_layers, self.bidirectional = num_layers, bidirectional
         self.pooling = pooling
-        self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=padding_idx)
+        self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=padding_idx,
+                                      weight_attr=EMBED_INITS[embed_init]())
         self.rnn = make_rnn(cell_type, embed_size, hidden_size, num_layers, bidirectional, dropout)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)

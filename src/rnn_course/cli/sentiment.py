@@ -40,7 +40,7 @@ TRUST_PICKLE_HELP = ("also load an older model folder that only has a pickle-bas
 # Options that define a run: resuming with any of them changed would silently train something else
 # (--epochs and --patience may change: they only say how long to go on).
 RUN_OPTIONS = ("cell", "bidirectional", "tokenizer", "embed_size", "hidden_size", "num_layers", "dropout", "pooling",
-               "max_len", "max_vocab", "data", "batch_size", "lr", "seed")
+               "max_len", "max_vocab", "embed_init", "data", "batch_size", "lr", "seed")
 
 
 def register(sub) -> None:
@@ -59,6 +59,8 @@ def register(sub) -> None:
     t.add_argument("--pooling", default="last", help="last, mean or max over the time steps")
     t.add_argument("--max-len", type=int, default=128, help="tokens kept from the start of each text")
     t.add_argument("--max-vocab", type=int, default=5000)
+    t.add_argument("--embed-init", default="xavier", help="xavier (Paddle's default, tiny rows for a large "
+                                                          "vocabulary) or normal (N(0, 1) rows); default xavier")
     t.add_argument("--data", help="your own UTF-8 file of 'label<TAB>text' lines (labels 0/1); "
                                   "default: the bundled review corpus")
     t.add_argument("--epochs", type=int, default=3)
@@ -103,7 +105,7 @@ def _command_line(args) -> str:
     parts = ["rnn-course sentiment train", f"--cell {args.cell}"]
     parts += ["--bidirectional"] if args.bidirectional else []
     for name in ("tokenizer", "embed_size", "hidden_size", "num_layers", "dropout", "pooling", "max_len",
-                 "max_vocab", "epochs", "batch_size", "lr", "patience", "seed"):
+                 "max_vocab", "embed_init", "epochs", "batch_size", "lr", "patience", "seed"):
         parts.append(f"--{name.replace('_', '-')} {getattr(args, name)}")
     parts += [f"--data {Path(args.data).name}"] if args.data else []
     return " ".join(parts) + f" --out {Path(args.out).name}"
@@ -117,7 +119,8 @@ def check_train_options(args) -> SentimentConfig:
     options.number(args.dropout, "--dropout", 0.0, 1.0, high_open=True)
     return SentimentConfig(tokenizer=args.tokenizer, cell_type=args.cell, bidirectional=args.bidirectional,
                            embed_size=args.embed_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
-                           dropout=args.dropout, pooling=args.pooling, max_len=args.max_len, max_vocab=args.max_vocab)
+                           dropout=args.dropout, pooling=args.pooling, max_len=args.max_len, max_vocab=args.max_vocab,
+                           embed_init=args.embed_init)
 
 
 def check_out_folder(args) -> Path:
