@@ -127,3 +127,4 @@ def test_bad_numbers(capsys, tmp_path):
     fails_cleanly(capsys, ["sentiment", "train", "--epochs", "0", "--out", str(tmp_path)], "--epochs")
     fails_cleanly(capsys, ["sentiment", "train", "--pooling", "attention", "--out", str(tmp_path)], "pooling")
     fails_cleanly(capsys, ["sentiment", "train", "--embed-init", "zeros", "--out", str(tmp_path)], "embed_init")
+    fails_cleanly(capsys, ["sentiment", "train", "--weight-decay", "-1", "--out", str(tmp_path)], "--weight-decay")

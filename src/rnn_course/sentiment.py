@@ -160,16 +160,16 @@ def evaluate_model(model, batches: BucketedBatches) -> dict:
 
 
 def train_model(splits: dict, config: SentimentConfig, *, epochs=3, batch_size=64, learning_rate=2e-3,
-                clip_norm=1.0, patience=2, checkpoint_dir=None, resume=False, run_config=None, max_seconds=None,
+                weight_decay=0.0, clip_norm=1.0, patience=2, checkpoint_dir=None, resume=False, run_config=None, max_seconds=None,
                 verbose=False, progress=False, vocab: Vocab | None = None):
     """Build the vocabulary on ``splits["train"]``, train with :func:`rnn_course.train.fit`, keep the
-    epoch with the best validation accuracy. Returns ``(model, vocab, history)``.
+    epoch with the best validation accuracy (Adam, L2 ``weight_decay`` if > 0). Returns ``(model, vocab, history)``.
     ``checkpoint_dir``/``resume``/``run_config``: see :func:`rnn_course.train.fit`."""
     vocab = vocab or build_vocab(splits["train"].texts, config)
     train = make_batches(splits["train"], vocab, config, batch_size, shuffle=True)
     valid = make_batches(splits["valid"], vocab, config, 256)
     model = build_model(len(vocab), config)
-    optimizer = make_optimizer(model, "adam", learning_rate, clip_norm=clip_norm)
+    optimizer = make_optimizer(model, "adam", learning_rate, clip_norm=clip_norm, weight_decay=weight_decay or None)
     history = fit(model, train, optimizer=optimizer, loss_fn=paddle.nn.functional.cross_entropy, epochs=epochs,
                   valid_data=valid, evaluate_fn=lambda m, v: {f"valid_{k}": x for k, x in evaluate_model(m, v).items()},
                   monitor="valid_accuracy", mode="max", patience=patience, checkpoint_dir=checkpoint_dir,

@@ -40,7 +40,7 @@ TRUST_PICKLE_HELP = ("also load an older model folder that only has a pickle-bas
 # Options that define a run: resuming with any of them changed would silently train something else
 # (--epochs and --patience may change: they only say how long to go on).
 RUN_OPTIONS = ("cell", "bidirectional", "tokenizer", "embed_size", "hidden_size", "num_layers", "dropout", "pooling",
-               "max_len", "max_vocab", "embed_init", "data", "batch_size", "lr", "seed")
+               "max_len", "max_vocab", "embed_init", "data", "batch_size", "lr", "weight_decay", "seed")
 
 
 def register(sub) -> None:
@@ -66,6 +66,7 @@ def register(sub) -> None:
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty on every weight (Adam); default 0")
     t.add_argument("--patience", type=int, default=2, help="stop after this many epochs without a better "
                                                            "validation accuracy")
     t.add_argument("--seed", type=int, default=0)
@@ -105,7 +106,7 @@ def _command_line(args) -> str:
     parts = ["rnn-course sentiment train", f"--cell {args.cell}"]
     parts += ["--bidirectional"] if args.bidirectional else []
     for name in ("tokenizer", "embed_size", "hidden_size", "num_layers", "dropout", "pooling", "max_len",
-                 "max_vocab", "embed_init", "epochs", "batch_size", "lr", "patience", "seed"):
+                 "max_vocab", "embed_init", "epochs", "batch_size", "lr", "weight_decay", "patience", "seed"):
         parts.append(f"--{name.replace('_', '-')} {getattr(args, name)}")
     parts += [f"--data {Path(args.data).name}"] if args.data else []
     return " ".join(parts) + f" --out {Path(args.out).name}"
@@ -116,6 +117,7 @@ def check_train_options(args) -> SentimentConfig:
         options.whole(getattr(args, name), f"--{name.replace('_', '-')}")
     options.seed(args.seed)
     options.learning_rate(args.lr)
+    options.number(args.weight_decay, "--weight-decay", 0.0, 1.0)
     options.number(args.dropout, "--dropout", 0.0, 1.0, high_open=True)
     return SentimentConfig(tokenizer=args.tokenizer, cell_type=args.cell, bidirectional=args.bidirectional,
                            embed_size=args.embed_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
@@ -150,7 +152,8 @@ def run_train(args) -> int:
     run_config = {name: getattr(args, name) for name in RUN_OPTIONS}
     start = time.perf_counter()
     model, vocab, history = train_model(splits, config, epochs=args.epochs, batch_size=args.batch_size,
-                                        learning_rate=args.lr, patience=args.patience, checkpoint_dir=checkpoint,
+                                        learning_rate=args.lr, weight_decay=args.weight_decay,
+                                        patience=args.patience, checkpoint_dir=checkpoint,
                                         resume=args.resume, run_config=run_config, verbose=not quiet,
                                         progress=not quiet and sys.stderr.isatty())
     seconds = time.perf_counter() - start
