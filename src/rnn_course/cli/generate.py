@@ -20,7 +20,7 @@ from rnn_course.train import has_checkpoint
 
 def register(sub) -> None:
     p = sub.add_parser("generate", help="write reviews with the pretrained character language model",
-                       description="Sample reviews from a character GRU language model. "
+                       description="Sample reviews from a character language model (GRU or LSTM). "
                                    "`rnn-course generate train --out DIR` trains a new one.")
     p.add_argument("--prompt", default="", help="text to continue (default: start from scratch)")
     p.add_argument("--label", choices=["pos", "neg"], default=None,
