@@ -83,3 +83,35 @@ def test_sentiment_card_reports_the_search():
     assert shipped and abs(shipped[0]["test_accuracy"] - metrics["test"]["accuracy"]) < 1e-9
     best_valid = max(r["valid_accuracy"] for r in finalist)
     assert shipped[0]["valid_accuracy"] == best_valid, "ship the finalist seed with the best VALIDATION accuracy"
+
+
+def test_sentiment_card_reports_seed_stats_and_leave_one_domain_out():
+    """Issue 15: the finalists' seed statistics, the baseline and the leave-one-domain-out table of
+    metrics.json are in the card, and the statistics agree with the search rows they summarise."""
+    folder = ASSETS / "sentiment"
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    runs = metrics["search"]
+    assert len({r["config"] for r in runs}) >= 8, "a real search tries many configurations"
+    for name, stats in metrics["finalists"].items():
+        seeds = [r for r in runs if r["config"] == name]
+        for key in ("valid_accuracy", "test_accuracy"):
+            values = [r[key] for r in seeds]
+            assert stats[key]["seeds"] == sorted(r["seed"] for r in seeds) and len(values) >= 3
+            assert abs(stats[key]["mean"] - sum(values) / len(values)) < 6e-5
+            assert (stats[key]["min"], stats[key]["max"]) == (min(values), max(values))
+            assert f"mean {stats[key]['mean']:.4f} ({stats[key]['min']:.4f}–{stats[key]['max']:.4f})" in card
+        assert name in metrics["search_configs"]
+    best = max(metrics["finalists"], key=lambda c: metrics["finalists"][c]["valid_accuracy"]["mean"])
+    assert metrics["search_finalist"] == best, "the finalist with the best mean VALIDATION accuracy ships"
+    assert metrics["finalist_test_accuracy"] == metrics["finalists"][best]["test_accuracy"]
+    assert f"{metrics['baseline']['valid_accuracy']:.4f}" in card and f"{metrics['baseline']['accuracy']:.4f}" in card
+    assert abs(metrics["search_cpu_seconds"] - sum(r["cpu_seconds"] for r in runs)) < 1
+    rows = metrics["leave_one_domain_out"]["rows"]
+    assert {r["held_out"] for r in rows} == {"hotel", "book", "laptop"}
+    for r in rows:
+        line = (f"| {r['held_out']} | {r['n_train']:,} | {r['n_test']:,} | {r['tfidf_accuracy']:.4f} | "
+                f"{r['rnn_accuracy']:.4f} | {r['tfidf_in_domain_accuracy']:.4f} | {r['rnn_in_domain_accuracy']:.4f} |")
+        assert line in card, f"leave-one-domain-out row {r['held_out']} is not in the card"
+    reliability = metrics["leave_one_domain_out"]["reliability"]
+    assert reliability["agreement"] > 0.98 and f"{reliability['agreement']:.1%}" in card
