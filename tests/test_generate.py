@@ -175,8 +175,9 @@ def test_cli_train_rejects_bad_settings(capsys, tmp_path):
     assert code == 2 and "--lr" in err
 
 
-def test_cli_train_passes_the_number_of_layers(capsys, tmp_path, monkeypatch):
-    """--num-layers reaches the recipe (a stacked LM for the shipped-model search), and 0 is refused."""
+@pytest.fixture
+def recorded_training(monkeypatch):
+    """Replace the (long) training recipe by one that records the arguments `generate train` passes."""
     seen = {}
 
     def fake_train_and_save(out_dir, **kwargs):
@@ -185,6 +186,12 @@ def test_cli_train_passes_the_number_of_layers(capsys, tmp_path, monkeypatch):
                 "train_wall_seconds": 0.0}
 
     monkeypatch.setattr("rnn_course.cli.generate.train_and_save", fake_train_and_save)
+    return seen
+
+
+def test_cli_train_passes_the_number_of_layers(capsys, tmp_path, recorded_training):
+    """--num-layers reaches the recipe (a stacked LM for the shipped-model search), and 0 is refused."""
+    seen = recorded_training
     code = cli.main(["generate", "train", "--out", str(tmp_path / "lm"), "--num-layers", "2", "--cell", "lstm"])
     capsys.readouterr()
     assert code == 0 and seen["num_layers"] == 2 and seen["cell_type"] == "lstm"
@@ -193,17 +200,10 @@ def test_cli_train_passes_the_number_of_layers(capsys, tmp_path, monkeypatch):
     assert code == 2 and "--num-layers" in err
 
 
-def test_cli_train_passes_dropout_lr_decay_and_records_its_command(capsys, tmp_path, monkeypatch):
+def test_cli_train_passes_dropout_lr_decay_and_records_its_command(capsys, tmp_path, recorded_training):
     """--dropout, --lr-decay and the checkpoint folder reach the recipe, with the command (no machine path);
     out-of-range values are refused with one line; --resume needs an interrupted run."""
-    seen = {}
-
-    def fake_train_and_save(out_dir, **kwargs):
-        seen.update(kwargs)
-        return {"valid_perplexity": 1.0, "test_perplexity": 1.0, "best_epoch": 1, "train_cpu_seconds": 0.0,
-                "train_wall_seconds": 0.0}
-
-    monkeypatch.setattr("rnn_course.cli.generate.train_and_save", fake_train_and_save)
+    seen = recorded_training
     code = cli.main(["generate", "train", "--out", str(tmp_path / "lm"), "--dropout", "0.25", "--lr-decay", "0.8"])
     capsys.readouterr()
     assert code == 0 and seen["dropout"] == 0.25 and seen["lr_decay"] == 0.8 and seen["resume"] is False

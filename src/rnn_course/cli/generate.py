@@ -15,7 +15,6 @@ from rnn_course.cli.device import add_device_option
 from rnn_course.errors import CourseError
 from rnn_course.generate import check_temperature, check_top_k, generate_texts
 from rnn_course.language_model import MODEL_KIND, load_language_model, train_and_save
-from rnn_course.train import has_checkpoint
 
 
 def register(sub) -> None:
@@ -106,13 +105,9 @@ def run_train(args) -> int:
     options.seed(args.seed)
     same_folder = args.init is not None and checkpoints.recover(args.init).resolve() == \
         checkpoints.recover(args.out).resolve()  # --init X --out X continues a model in place
-    out = checkpoints.check_output_dir(args.out, MODEL_KIND, force=args.force or same_folder, resume=args.resume)
+    out = options.training_folder(args.out, MODEL_KIND, force=args.force, resume=args.resume,
+                                  replace_model=same_folder)
     checkpoint = out / checkpoints.CHECKPOINT_DIR
-    if args.resume and not has_checkpoint(checkpoint):
-        raise CourseError(f"nothing to resume in {args.out}: it holds no interrupted run (leave out --resume)")
-    if has_checkpoint(checkpoint) and not (args.resume or args.force):
-        raise CourseError(f"{args.out} holds an interrupted run: add --resume to continue it, or --force to "
-                          "discard it and start over")
     if args.force and not args.resume:
         shutil.rmtree(checkpoint, ignore_errors=True)
     rnn_course.setup(args.seed, font=False)

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+from rnn_course import checkpoints
 from rnn_course.errors import CourseError
+from rnn_course.train import has_checkpoint
 
 MAX_SEED = 2**32 - 1 - 16  # NumPy seeds are < 2**32; RNN_COURSE_SEED_OFFSET is added on top
 
@@ -34,3 +37,18 @@ def number(value, option: str, low: float, high: float, *, low_open: bool = Fals
 
 def learning_rate(value, option: str = "--lr") -> float:
     return number(value, option, 0.0, 10.0, low_open=True)
+
+
+def training_folder(out, kind: str, *, force: bool, resume: bool, replace_model: bool = False) -> Path:
+    """``--out`` of a training command, checked before any training (nothing a user saved is replaced
+    silently): a model of ``kind`` may go there, ``--resume`` needs an interrupted run in it, and an
+    interrupted run is never discarded without ``--force``. ``replace_model`` allows replacing the model
+    alone (``--init X --out X``). Its checkpoint is ``out / CHECKPOINT_DIR``."""
+    folder = checkpoints.check_output_dir(out, kind, force=force or replace_model, resume=resume)
+    checkpoint = folder / checkpoints.CHECKPOINT_DIR
+    if resume and not has_checkpoint(checkpoint):
+        raise CourseError(f"nothing to resume in {out}: it holds no interrupted run (leave out --resume)")
+    if has_checkpoint(checkpoint) and not (resume or force):
+        raise CourseError(f"{out} holds an interrupted run: add --resume to continue it, or --force to "
+                          "discard it and start over")
+    return folder

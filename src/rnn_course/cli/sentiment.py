@@ -33,7 +33,6 @@ from rnn_course.sentiment import (
     tfidf_baseline,
     train_model,
 )
-from rnn_course.train import has_checkpoint
 
 TRUST_PICKLE_HELP = ("also load an older model folder that only has a pickle-based model.pdparams. RISK: "
                      "unpickling runs any code the file's author put in it; use only for files you made")
@@ -127,14 +126,7 @@ def check_train_options(args) -> SentimentConfig:
 
 def check_out_folder(args) -> Path:
     """Where the model goes, checked before any training; nothing a user saved is replaced silently."""
-    out = checkpoints.check_output_dir(args.out, MODEL_KIND, force=args.force, resume=args.resume)
-    checkpoint = out / checkpoints.CHECKPOINT_DIR
-    if args.resume and not has_checkpoint(checkpoint):
-        raise CourseError(f"nothing to resume in {args.out}: it holds no interrupted run (leave out --resume)")
-    if has_checkpoint(checkpoint) and not (args.resume or args.force):
-        raise CourseError(f"{args.out} holds an interrupted run: add --resume to continue it, or --force to "
-                          "discard it and start over")
-    return out
+    return options.training_folder(args.out, MODEL_KIND, force=args.force, resume=args.resume)
 
 
 def run_train(args) -> int:
