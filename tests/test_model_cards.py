@@ -115,3 +115,32 @@ def test_sentiment_card_reports_seed_stats_and_leave_one_domain_out():
         assert line in card, f"leave-one-domain-out row {r['held_out']} is not in the card"
     reliability = metrics["leave_one_domain_out"]["reliability"]
     assert reliability["agreement"] > 0.98 and f"{reliability['agreement']:.1%}" in card
+
+
+def test_lm_card_reports_epochs_baselines_and_search():
+    """Issue 15: the language-model card shows every epoch (learning rate, train loss, validation perplexity),
+    the n-gram baselines on the same split, and every run of the search; the shipped run is the search run with
+    the lowest VALIDATION perplexity, it beats the trigram on validation and test, and it is small enough to ship."""
+    folder = ASSETS / "lm"
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    for r in metrics["epochs"]:
+        row = f"| {r['epoch']} | {r['learning_rate']:.3g} | {r['train_loss']:.3f} | {r['valid_ppl']:.1f} |"
+        assert row in card, f"epoch {r['epoch']} is not in the card's epoch table"
+    for name, b in metrics["baselines"].items():
+        assert f"| {name} | {b['valid']:.1f} | {b['test']:.1f} |" in card, f"baseline {name} is not in the card"
+    trigram = metrics["baselines"]["trigram"]
+    assert metrics["valid_perplexity"] < trigram["valid"] and metrics["test_perplexity"] < trigram["test"]
+    runs = metrics["search"]
+    assert len(runs) >= 3, "the search table needs the earlier model and at least two new runs"
+    for r in runs:
+        row = (f"| {r['config']} | {r['seed']} | {r['best_epoch']} / {r['epochs']} | {r['valid_perplexity']:.1f} | "
+               f"{r['test_perplexity']:.1f} | {r['cpu_seconds']:,.0f} |")
+        assert row in card, f"search run {r['config']} is not in the card's table"
+    shipped = [r for r in runs if r["config"] == metrics["search_shipped"]]
+    assert len(shipped) == 1 and shipped[0]["valid_perplexity"] == metrics["valid_perplexity"]
+    assert shipped[0]["command"] == metrics["command"]
+    assert shipped[0]["valid_perplexity"] == min(r["valid_perplexity"] for r in runs), "ship the best VALIDATION run"
+    assert abs(metrics["search_cpu_seconds"] - sum(r["cpu_seconds"] for r in runs)) < 1
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    assert size < 12e6, f"the shipped language model is {size / 1e6:.1f} MB"

@@ -5,7 +5,9 @@
 3. its test accuracy is printed next to the TF-IDF baseline and the checkpoint shipped with the course;
 4. three sentences are classified;
 5. two Chinese sentences are translated by the shipped Seq2Seq + attention model (chapter 09), next to the
-   BLEU its model card records for it and for a retrieval baseline; 6. where to go next.
+   BLEU its model card records for it and for a retrieval baseline;
+6. the shipped character language model (chapter 07) writes a positive and a negative review, next to the
+   perplexity its model card records for it and for the trigram baseline; 7. where to go next.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 import paddle
 
 import rnn_course
+from rnn_course import generate as gen
+from rnn_course import language_model as lm
 from rnn_course import translation as tr
 from rnn_course.cells import cell_forward, numpy_params
 from rnn_course.data import load_review_splits
@@ -45,6 +49,18 @@ def show_translations() -> None:
     english = tr.translate_items(model, items, src_vocab, tgt_vocab, beam_size=4, alpha=card["beam_alpha"])
     for text, line in zip(TOUR_TRANSLATIONS, english, strict=True):
         print(f"   {text}  →  {line}")
+
+
+def show_generation(seed: int = 0) -> None:
+    """One ``<pos>`` and one ``<neg>`` review from the shipped character LM (temperature 0.8, top-k 20)."""
+    model, vocab, _, card = lm.load_language_model()
+    trigram = card["baselines"]["trigram"]
+    print(f"\n6) Review writing, shipped character language model (chapter 07; validation perplexity "
+          f"{card['valid_perplexity']:.1f} per character vs {trigram['valid']:.1f} for an interpolated trigram):")
+    for label in ("pos", "neg"):
+        text = gen.generate_texts(model, vocab, prompt="这家酒店", label=label, temperature=0.8, top_k=20, seed=seed,
+                                  max_new=60)[0]
+        print(f"   <{label}> {text}")
 
 
 def verify_cells(seed: int = 0) -> dict:
@@ -109,6 +125,7 @@ def show_tour(seed: int = 0) -> int:
             print(f"   [{predictor_name:8s}] {LABEL_NAMES[label]:16s} {prob:.2f}  {text}")
 
     show_translations()
+    show_generation(seed)
 
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Next:")
     print("   make lab                      open the chapters (start with chapters/01_rnn_basics.ipynb;")
