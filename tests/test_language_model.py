@@ -277,3 +277,23 @@ def test_shipped_model_beats_the_trigram_baseline(lm_data):
     _, _, _, metrics = load_language_model()
     assert metrics["valid_perplexity"] < trigram_ppl
 
+
+
+@pytest.mark.parametrize("cell_type", ["gru", "lstm"])
+def test_fused_rnn_weights_are_stored_once_and_old_files_still_load(cell_type, tmp_path):
+    # Paddle lists a fused GRU/LSTM weight under two names (rnn.weight_ih_l0 and rnn.0.cell.weight_ih)
+    model = make_language_model(30, {"cell_type": cell_type, "num_layers": 2, "hidden_size": 8, "embed_size": 4})
+    arrays = checkpoints.model_arrays(model)
+    assert "rnn.weight_ih_l0" in arrays and not any(".cell." in name for name in arrays)
+    assert len(arrays) == len(list(model.named_parameters()))  # every parameter once, nothing else
+    for with_aliases in (False, True):  # new files, and files written before aliases were dropped
+        stored = dict(arrays)
+        if with_aliases:
+            stored.update({k: v.numpy() for k, v in model.state_dict().items()})
+        fresh = make_language_model(30, {"cell_type": cell_type, "num_layers": 2, "hidden_size": 8, "embed_size": 4})
+        checkpoints.set_model_arrays(fresh, stored, tmp_path)
+        for name, tensor in fresh.state_dict().items():
+            np.testing.assert_array_equal(tensor.numpy(), model.state_dict()[name].numpy(), err_msg=name)
+    del arrays["rnn.weight_hh_l1"]
+    with pytest.raises(CourseError, match="weight_hh_l1"):
+        checkpoints.set_model_arrays(model, arrays, tmp_path)

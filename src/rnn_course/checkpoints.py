@@ -101,9 +101,27 @@ def sha256(path) -> str:
 # --------------------------------------------------------------------------------------------
 # Tensors as .npz
 # --------------------------------------------------------------------------------------------
+def _aliases(model) -> dict:
+    """{alias name: stored name} for state-dict entries that are the same tensor under two names.
+
+    Paddle's fused ``nn.GRU``/``nn.LSTM`` list every weight twice (``rnn.weight_ih_l0`` and
+    ``rnn.0.cell.weight_ih``); storing both would add about a quarter to a model folder."""
+    first, aliases = {}, {}
+    for name, tensor in model.state_dict().items():
+        key = id(tensor)
+        if key in first:
+            aliases[name] = first[key]
+        else:
+            first[key] = name
+    return aliases
+
+
 def model_arrays(model, dtype=None) -> dict:
-    """``model``'s state dict as NumPy arrays (optionally cast, e.g. to float16 to halve the size)."""
-    return {name: (t.numpy() if dtype is None else t.numpy().astype(dtype)) for name, t in model.state_dict().items()}
+    """``model``'s state dict as NumPy arrays, each tensor once (optionally cast, e.g. to float16 to
+    halve the size). :func:`set_model_arrays` restores the aliases."""
+    aliases = _aliases(model)
+    return {name: (t.numpy() if dtype is None else t.numpy().astype(dtype))
+            for name, t in model.state_dict().items() if name not in aliases}
 
 
 def save_arrays(path, arrays: dict, compress: bool = True) -> None:
@@ -131,6 +149,10 @@ def load_arrays(path, what: str = "weights") -> dict:
 def set_model_arrays(model, arrays: dict, where) -> None:
     """Load ``arrays`` into ``model`` after checking every name and shape (cast to the model's dtypes)."""
     own = model.state_dict()
+    arrays = dict(arrays)
+    for alias, name in _aliases(model).items():  # files written before aliases were dropped hold both
+        if alias not in arrays and name in arrays:
+            arrays[alias] = arrays[name]
     for name, tensor in own.items():
         if name not in arrays:
             raise CourseError(f"the weights in {where} do not fit this model (missing {name!r})")
