@@ -9,6 +9,7 @@ import paddle
 import pytest
 
 from rnn_course import checkpoints
+from rnn_course import language_model as lm_module
 from rnn_course.data import Reviews
 from rnn_course.errors import CourseError
 from rnn_course.language_model import (
@@ -28,10 +29,14 @@ from rnn_course.language_model import (
     load_language_model,
     make_language_model,
     make_lm_batch,
+    mix_log_probs,
+    model_nll as lm_nll,
     model_perplexity,
     perplexity_from_log_probs,
     save_language_model,
     train_language_model,
+    token_log_probs,
+    tune_mixture,
     tune_ngram,
 )
 from rnn_course.train import masked_cross_entropy
@@ -251,24 +256,35 @@ def lm_data():
     return prepare_lm_data()
 
 
-def test_shipped_model_validation_perplexity_matches_record(lm_data):
+def _independent_log_probs(model, sequences):
+    """log p of every predicted token: one sequence at a time (no batching, no padding), NumPy log-softmax."""
+    model.eval()
+    out = []
+    with paddle.no_grad():
+        for seq in sequences:
+            logits = model(paddle.to_tensor(np.array([seq[:-1]], dtype=np.int64)))[0].numpy()[0]  # (T, V)
+            out.append(_numpy_log_softmax(logits)[np.arange(len(seq) - 1), seq[1:]])
+    return np.concatenate(out)
+
+
+def test_shipped_model_and_its_trigram_mixture_match_the_record(lm_data):
     model, vocab, config, metrics = load_language_model()
     train_vocab, data = lm_data
     assert vocab.itos == train_vocab.itos, "the shipped vocabulary differs from the one rebuilt from the corpus"
     recorded = json.loads((default_model_dir() / "metrics.json").read_text(encoding="utf-8"))
     assert recorded == metrics
-    assert count_targets(data["valid"]) == metrics["valid_tokens"]
-    # independent computation: NumPy log-softmax over the model's logits
-    model.eval()
-    total, count = 0.0, 0
-    with paddle.no_grad():
-        for inputs, targets in LMBatches(data["valid"], 128):
-            logp = _numpy_log_softmax(model(paddle.to_tensor(inputs))[0].numpy())
-            picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
-            total -= picked[targets != 0].sum()
-            count += int((targets != 0).sum())
-    assert count == metrics["valid_tokens"]
-    assert math.exp(total / count) == pytest.approx(metrics["valid_perplexity"], abs=0.01)
+    log_p = {name: _independent_log_probs(model, data[name]) for name in ("valid", "test")}
+    assert log_p["valid"].size == count_targets(data["valid"]) == metrics["valid_tokens"]
+    assert math.exp(-log_p["valid"].mean()) == pytest.approx(metrics["valid_perplexity"], abs=0.01)
+    assert math.exp(-log_p["test"].mean()) == pytest.approx(metrics["test_perplexity"], abs=0.01)
+    # the mixture with the trigram, computed directly from the two models' probabilities
+    mix = metrics["trigram_mixture"]
+    trigram = NGramLM(3, len(vocab), mix["trigram_lambdas"]).fit(data["train"])
+    w = mix["weight"]
+    for name in ("valid", "test"):
+        mixed = np.log(w * np.exp(log_p[name]) + (1 - w) * np.exp(trigram.log_probs(data[name])))
+        assert math.exp(-mixed.mean()) == pytest.approx(mix[f"{name}_perplexity"], abs=0.01)
+    assert mix["valid_perplexity"] <= metrics["goal_valid_perplexity"] < metrics["valid_perplexity"]
 
 
 def test_shipped_model_beats_the_trigram_baseline(lm_data):
@@ -297,3 +313,51 @@ def test_fused_rnn_weights_are_stored_once_and_old_files_still_load(cell_type, t
     del arrays["rnn.weight_hh_l1"]
     with pytest.raises(CourseError, match="weight_hh_l1"):
         checkpoints.set_model_arrays(model, arrays, tmp_path)
+
+
+def test_token_log_probs_keep_sequence_order_and_match_unbatched_numpy(vocab):
+    texts = ["房间很好很好很好", "好", "服务不好", "很好很好很好很好很好很好", "不好"] * 3
+    seqs = encode_reviews(Reviews(texts, [1, 0] * 7 + [1]), vocab)
+    model = make_language_model(len(vocab), {"embed_size": 4, "hidden_size": 8, "num_layers": 2, "cell_type": "lstm"})
+    got = token_log_probs(model, seqs, batch_size=4)  # length buckets reorder the rows internally
+    np.testing.assert_allclose(got, _independent_log_probs(model, seqs), atol=1e-5)
+    total, count = lm_nll(model, seqs)
+    assert count == count_targets(seqs) == got.size and total == pytest.approx(-got.sum())
+    with pytest.raises(CourseError, match="no tokens"):
+        token_log_probs(model, [])
+
+
+def test_mixture_of_two_models():
+    rng = np.random.default_rng(0)
+    a, b = np.log(rng.uniform(0.01, 1, 50)), np.log(rng.uniform(0.01, 1, 50))
+    np.testing.assert_allclose(mix_log_probs(a, b, 0.3), np.log(0.3 * np.exp(a) + 0.7 * np.exp(b)))
+    assert mix_log_probs(np.array([-2000.0]), np.array([-2001.0]), 0.5)[0] > -2001  # no underflow to -inf
+    assert tune_mixture(a, a)[1] == pytest.approx(perplexity_from_log_probs(a))  # a model mixed with itself
+    # one model is right on the first half of the tokens, the other on the second: the mixture beats both
+    good, bad = np.full(50, np.log(0.9)), np.full(50, np.log(0.01))
+    p, q = np.r_[good, bad], np.r_[bad, good]
+    weight, ppl = tune_mixture(p, q)
+    assert weight == 0.5 and ppl < min(perplexity_from_log_probs(p), perplexity_from_log_probs(q)) / 4
+    for weight in (0.0, 1.0, 1.5):
+        with pytest.raises(CourseError, match="weight"):
+            mix_log_probs(a, b, weight)
+    with pytest.raises(CourseError, match="different numbers"):
+        mix_log_probs(a, b[:-1], 0.5)
+
+
+def test_train_and_save_records_the_trigram_mixture(vocab, tmp_path, monkeypatch):
+    texts = TEXTS * 6
+    seqs = encode_reviews(Reviews(texts, [1, 0, 1, 0, 1] * 6), vocab)
+    monkeypatch.setattr(lm_module, "prepare_lm_data",
+                        lambda *a, **k: (vocab, {"train": seqs, "valid": seqs[:10], "test": seqs[10:20]}))
+    metrics = lm_module.train_and_save(tmp_path / "lm", hidden_size=8, embed_size=4, epochs=2, batch_size=4,
+                                       verbose=False)
+    model, _, _, saved = load_language_model(tmp_path / "lm")
+    assert saved == metrics
+    mix = metrics["trigram_mixture"]
+    assert mix["weight"] in lm_module.MIX_WEIGHTS
+    trigram = NGramLM(3, len(vocab), mix["trigram_lambdas"]).fit(seqs)
+    for name, part in (("valid", seqs[:10]), ("test", seqs[10:20])):
+        p = np.exp(_independent_log_probs(model, part))
+        mixed = np.log(mix["weight"] * p + (1 - mix["weight"]) * np.exp(trigram.log_probs(part)))
+        assert math.exp(-mixed.mean()) == pytest.approx(mix[f"{name}_perplexity"], abs=1e-3)

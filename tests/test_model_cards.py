@@ -142,5 +142,8 @@ def test_lm_card_reports_epochs_baselines_and_search():
     assert shipped[0]["command"] == metrics["command"]
     assert shipped[0]["valid_perplexity"] == min(r["valid_perplexity"] for r in runs), "ship the best VALIDATION run"
     assert abs(metrics["search_cpu_seconds"] - sum(r["cpu_seconds"] for r in runs)) < 1
+    mix = metrics["trigram_mixture"]  # recomputed from the two models in tests/test_language_model.py
+    assert f"| this model mixed with the trigram (below) | {mix['valid_perplexity']:.1f} | {mix['test_perplexity']:.1f} |" in card
+    assert f"**w = {mix['weight']:g}: validation perplexity {mix['valid_perplexity']:.1f}, test {mix['test_perplexity']:.1f}**" in card
     size = sum(p.stat().st_size for p in folder.iterdir())
     assert size < 12e6, f"the shipped language model is {size / 1e6:.1f} MB"

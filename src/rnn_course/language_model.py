@@ -120,25 +120,35 @@ def lm_loss_fn(output, targets):
     return masked_cross_entropy(logits, targets)
 
 
-def model_nll(model, sequences, batch_size: int = 64) -> tuple:
-    """(total negative log-likelihood in nats, number of predicted tokens) of ``sequences``."""
+def token_log_probs(model, sequences, batch_size: int = 64) -> np.ndarray:
+    """log p (natural) of every predicted token, sequence after sequence in the order given — the
+    order of :meth:`NGramLM.log_probs`, so the two models can be compared or mixed token by token."""
+    sequences = list(sequences)
+    if count_targets(sequences) == 0:
+        raise CourseError("no tokens to score")
     was_training = model.training
     model.eval()
-    total, count = 0.0, 0
+    per_sequence = [None] * len(sequences)
+    batches = LMBatches(sequences, batch_size)  # groups similar lengths: rows come back out of order
     with paddle.no_grad():
-        for inputs, targets in LMBatches(sequences, batch_size):
-            logits, _ = model(paddle.to_tensor(inputs))  # (batch, time, vocab)
+        for rows in batches.sampler:
+            inputs, targets = make_lm_batch([sequences[i] for i in rows])  # (B, T), (B, T)
+            logits, _ = model(paddle.to_tensor(inputs))  # (B, T, V)
             # cross_entropy, not log_softmax: Paddle 3.3's CPU log_softmax is ~50× slower here
             ce = F.cross_entropy(logits.reshape([-1, logits.shape[-1]]), paddle.to_tensor(targets.reshape(-1, 1)),
-                                 reduction="none")  # (batch·time, 1)
-            mask = targets.reshape(-1) != 0
-            total += float(ce.numpy().reshape(-1)[mask].astype(np.float64).sum())
-            count += int(mask.sum())
+                                 reduction="none")  # (B·T, 1)
+            log_p = -ce.numpy().reshape(targets.shape).astype(np.float64)  # (B, T)
+            for row, i in enumerate(rows):
+                per_sequence[i] = log_p[row, : len(sequences[i]) - 1]  # drop the padding
     if was_training:
         model.train()
-    if count == 0:
-        raise CourseError("no tokens to score")
-    return total, count
+    return np.concatenate(per_sequence)
+
+
+def model_nll(model, sequences, batch_size: int = 64) -> tuple:
+    """(total negative log-likelihood in nats, number of predicted tokens) of ``sequences``."""
+    log_p = token_log_probs(model, sequences, batch_size)
+    return float(-log_p.sum()), int(log_p.size)
 
 
 def model_perplexity(model, sequences, batch_size: int = 64) -> float:
@@ -245,6 +255,31 @@ def tune_ngram(order, vocab_size, train_sequences, valid_sequences, grid=None):
 
 
 # --------------------------------------------------------------------------------------------
+# Mixing a neural model with a count model (chapter 07, "RNN + trigram")
+# --------------------------------------------------------------------------------------------
+MIX_WEIGHTS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def mix_log_probs(log_p, log_q, weight: float) -> np.ndarray:
+    """log(w·p + (1 − w)·q), token by token: linear interpolation of two language models' probabilities
+    (the same kind of mixture as inside an interpolated n-gram model)."""
+    if not 0.0 < weight < 1.0:
+        raise CourseError(f"the mixture weight must be in (0, 1), got {weight}")
+    log_p, log_q = np.asarray(log_p, dtype=np.float64), np.asarray(log_q, dtype=np.float64)
+    if log_p.shape != log_q.shape:
+        raise CourseError(f"the two models scored different numbers of tokens ({log_p.size} vs {log_q.size})")
+    return np.logaddexp(math.log(weight) + log_p, math.log1p(-weight) + log_q)  # no underflow for tiny p, q
+
+
+def tune_mixture(log_p_valid, log_q_valid, weights=MIX_WEIGHTS) -> tuple:
+    """(weight of the first model, validation perplexity of the mixture), the weight chosen from
+    ``weights`` on the validation tokens."""
+    scores = [perplexity_from_log_probs(mix_log_probs(log_p_valid, log_q_valid, w)) for w in weights]
+    best = int(np.argmin(scores))
+    return float(weights[best]), scores[best]
+
+
+# --------------------------------------------------------------------------------------------
 # Training, saving, loading
 # --------------------------------------------------------------------------------------------
 DEFAULT_CONFIG = {"cell_type": "gru", "embed_size": 64, "hidden_size": 256, "num_layers": 1,
@@ -341,6 +376,17 @@ def load_language_model(directory=None):
     return model, vocab, config, metrics
 
 
+def trigram_mixture(log_p: dict, vocab: Vocab, data: dict) -> dict:
+    """The model mixed with the interpolated trigram (:func:`mix_log_probs`), the weight chosen on
+    validation; ``log_p``: the model's :func:`token_log_probs` on "valid" and "test"."""
+    trigram, _ = tune_ngram(3, len(vocab), data["train"], data["valid"])
+    log_q = {name: trigram.log_probs(data[name]) for name in ("valid", "test")}
+    weight, valid_ppl = tune_mixture(log_p["valid"], log_q["valid"])
+    return {"weight": weight, "trigram_lambdas": [round(float(x), 3) for x in trigram.lambdas],
+            "valid_perplexity": round(valid_ppl, 4),
+            "test_perplexity": round(perplexity_from_log_probs(mix_log_probs(log_p["test"], log_q["test"], weight)), 4)}
+
+
 def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, num_layers=1, dropout=0.0,
                    epochs=3, batch_size=32, learning_rate=5e-3, lr_decay=1.0, clip_norm=1.0, max_chars=120,
                    max_vocab=2500, seed=0, init_dir=None, checkpoint_dir=None, resume=False, command=None,
@@ -374,11 +420,13 @@ def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, 
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     # The folder stores float16 weights: measure exactly what will be saved, then save once (atomically).
     checkpoints.set_model_arrays(model, checkpoints.model_arrays(model, np.float16), "the trained model")
+    log_p = {name: token_log_probs(model, data[name]) for name in ("valid", "test")}
     metrics = {
-        "valid_perplexity": round(model_perplexity(model, data["valid"]), 4),
+        "valid_perplexity": round(perplexity_from_log_probs(log_p["valid"]), 4),
         "valid_tokens": count_targets(data["valid"]),
-        "test_perplexity": round(model_perplexity(model, data["test"]), 4),
+        "test_perplexity": round(perplexity_from_log_probs(log_p["test"]), 4),
         "test_tokens": count_targets(data["test"]),
+        "trigram_mixture": trigram_mixture(log_p, vocab, data),
         "train_positive_share": round(positive_share, 4),
         "best_epoch": history.best_epoch,
         "epochs": [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in history.epochs],
