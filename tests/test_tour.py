@@ -28,6 +28,7 @@ def test_tour_runs_and_compares_with_the_baseline(capsys):
     # step 6: the shipped LM writes two reviews per label, and its card's perplexity beats the trigram it names
     reviews = [line for line in lines if line.startswith("   <pos> 这家酒店") or line.startswith("   <neg> 这家酒店")]
     assert len(reviews) == 4, out
-    model_ppl, trigram_ppl = map(float, re.search(r"perplexity (\d+\.\d) per character vs (\d+\.\d) for an "
-                                                  r"interpolated trigram", out).groups())
-    assert model_ppl < trigram_ppl
+    model_ppl, trigram_ppl, mixed_ppl = map(float, re.search(
+        r"perplexity (\d+\.\d) per character vs (\d+\.\d) for an interpolated trigram, (\d+\.\d) for the two "
+        r"interpolated", out).groups())
+    assert mixed_ppl < model_ppl < trigram_ppl

@@ -7,7 +7,8 @@
 5. two Chinese sentences are translated by the shipped Seq2Seq + attention model (chapter 09), next to the
    BLEU its model card records for it and for a retrieval baseline;
 6. the shipped character language model (chapter 07) writes two positive and two negative reviews, next to the
-   perplexity its model card records for it and for the trigram baseline; 7. where to go next.
+   perplexity its model card records for it, for the trigram baseline and for the two interpolated;
+7. where to go next.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def show_generation(seed: int = 0) -> None:
     model, vocab, _, card = lm.load_language_model()
     trigram = card["baselines"]["trigram"]
     print(f"\n6) Review writing, shipped character language model (chapter 07; validation perplexity "
-          f"{card['valid_perplexity']:.1f} per character vs {trigram['valid']:.1f} for an interpolated trigram):")
+          f"{card['valid_perplexity']:.1f} per character vs {trigram['valid']:.1f} for an interpolated trigram, "
+          f"{card['trigram_mixture']['valid_perplexity']:.1f} for the two interpolated):")
     print("   (two samples per label, temperature 0.8, top-k 20, not picked; chapter 07 measures how often a")
     print("   classifier agrees with the label)")
     for label in ("pos", "neg"):
