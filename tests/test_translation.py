@@ -3,6 +3,7 @@ the retrieval baseline, saving/loading a model, and the shipped model's recorded
 
 
 import json
+import os
 
 import numpy as np
 import paddle
@@ -110,6 +111,9 @@ def test_save_load_round_trip_and_errors(tmp_path, splits):
         tr.load_model(tmp_path / "m")
     with pytest.raises(CourseError, match="no translation model"):
         tr.load_model(tmp_path / "nothing")
+    tr.save_model(tmp_path / "m3", model, src_vocab, tgt_vocab, config, {"x": 3})
+    os.replace(tmp_path / "m3", tmp_path / ".m3.previous")  # what a kill right after the first rename leaves
+    assert tr.load_model(tmp_path / "m3")[4] == {"x": 3}  # the parked copy is put back, not "no model"
     tr.save_model(tmp_path / "m2", model, src_vocab, tgt_vocab, {**config, "hidden_size": 16})
     with pytest.raises(CourseError, match="do not fit"):
         tr.load_model(tmp_path / "m2")

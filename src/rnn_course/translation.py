@@ -274,7 +274,8 @@ def load_model(directory=None):
     """(model in eval mode, src_vocab, tgt_vocab, config, metrics or {}) from a directory written by
     :func:`save_model` (default: the shipped model). Loading reads arrays and JSON only; every file is
     checked against the manifest and errors name the problem."""
-    directory = Path(directory) if directory is not None else default_model_dir()
+    # finish a save a crash interrupted first: otherwise the parked old copy would look like no model at all
+    directory = checkpoints.recover(directory if directory is not None else default_model_dir())
     if not directory.is_dir():
         raise CourseError(f"no translation model at {directory}; train one with `rnn-course translate train --out DIR`")
     arrays, vocab_paths, config, metrics = checkpoints.read_model_dir(directory, MODEL_KIND)
