@@ -30,14 +30,16 @@ from rnn_course.language_model import (
     make_language_model,
     make_lm_batch,
     mix_log_probs,
-    model_nll as lm_nll,
     model_perplexity,
     perplexity_from_log_probs,
     save_language_model,
-    train_language_model,
     token_log_probs,
+    train_language_model,
     tune_mixture,
     tune_ngram,
+)
+from rnn_course.language_model import (
+    model_nll as lm_nll,
 )
 from rnn_course.train import masked_cross_entropy
 
