@@ -11,11 +11,13 @@ from rnn_course.generate import (
     encode_prompt,
     generate_ids,
     generate_texts,
+    interpolated_logits,
     next_token_probs,
     sample_from,
 )
 from rnn_course.language_model import (
     EOS,
+    NGramLM,
     build_lm_vocab,
     encode_reviews,
     make_language_model,
@@ -113,6 +115,34 @@ def test_generated_texts_are_clean(tiny):
     assert generate_texts(model, vocab, n=2, seed=3) == generate_texts(model, vocab, n=2, seed=3)
 
 
+def test_sampling_from_the_interpolated_model(tiny):
+    model, vocab = tiny
+    seqs = encode_reviews(Reviews(TEXTS, [1, 0, 1, 0, 1]), vocab)
+    trigram = NGramLM(3, len(vocab)).fit(seqs)
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, len(vocab)))
+    contexts = [seqs[0][:3], seqs[2][:1]]
+    got = interpolated_logits(logits, trigram, contexts, 0.7)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    q = np.array([[trigram.prob(ctx, w) for w in range(len(vocab))] for ctx in contexts])
+    np.testing.assert_allclose(np.exp(got), 0.7 * p + 0.3 * q, rtol=1e-10)
+    np.testing.assert_allclose(next_token_probs(got), 0.7 * p + 0.3 * q, rtol=1e-10)  # already normalised
+    # greedy decoding follows the n-gram when it carries almost all the weight, the RNN when it carries almost none
+    prefix = encode_prompt("服", vocab, "pos")
+    kw = {"max_new": 8, "temperature": 0.0, "banned": banned_ids(vocab), "eos_id": vocab.stoi[EOS]}
+    by_ngram = generate_ids(model, [prefix], ngram=trigram, rnn_weight=1e-9, **kw)[0]
+    history = list(prefix)
+    for token in by_ngram:  # every step is the n-gram's own argmax over the allowed ids
+        dist = trigram.distribution(history)
+        dist[banned_ids(vocab)] = 0
+        assert token == int(dist.argmax())
+        history.append(token)
+    assert generate_ids(model, [prefix], ngram=trigram, rnn_weight=1 - 1e-9, **kw) == generate_ids(model, [prefix], **kw)
+    for weight in (0.0, 1.0):
+        with pytest.raises(CourseError, match="weight"):
+            generate_ids(model, [prefix], ngram=trigram, rnn_weight=weight, **kw)
+
+
 def test_prompt_with_no_known_character(tiny):
     _, vocab = tiny
     with pytest.raises(CourseError, match="vocabulary"):
@@ -164,6 +194,15 @@ def test_cli_corrupt_model_exits_2(capsys, tmp_path, tiny):
     (tmp_path / "vocab.json").write_text("{not json", encoding="utf-8")
     code, _, err = _run(capsys, "--model", str(tmp_path))
     assert code == 2 and "corrupt" in err
+
+
+def test_cli_interpolate_uses_the_recorded_weight_or_says_why_not(capsys, tmp_path, tiny):
+    code, out, err = _run(capsys, "--interpolate", "--prompt", "房间", "--label", "neg", "--n", "2", "--max-chars", "10")
+    assert code == 0 and err == "" and len(out.strip().splitlines()) == 2
+    model, vocab = tiny
+    save_language_model(tmp_path, model, vocab, {"embed_size": 8, "hidden_size": 16})  # records no interpolation
+    code, out, err = _run(capsys, "--model", str(tmp_path), "--interpolate")
+    assert code == 2 and out == "" and "no trigram interpolation" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_train_rejects_bad_settings(capsys, tmp_path):

@@ -100,14 +100,28 @@ def encode_prompt(prompt: str, vocab, label=None) -> list:
     return [vocab.stoi[start_token(label)], *ids]
 
 
+def interpolated_logits(logits, ngram, contexts, rnn_weight: float) -> np.ndarray:
+    """log(w · softmax(logits) + (1 − w) · P_ngram(· | context)) for each row (batch, vocab): the
+    interpolated model of chapter 07, in a form :func:`next_token_probs` takes as logits."""
+    logits = np.atleast_2d(np.asarray(logits, dtype=np.float64))  # (B, V)
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)  # (B, V) the RNN's distribution
+    q = np.stack([ngram.distribution(ctx) for ctx in contexts])  # (B, V) the n-gram's
+    return np.log(rnn_weight * p + (1.0 - rnn_weight) * q)  # q > 0 everywhere: no log 0
+
+
 def generate_ids(model, prefixes, *, max_new=120, temperature=1.0, top_k=None, seed=0, banned=(),
-                 eos_id=None) -> list:
+                 eos_id=None, ngram=None, rnn_weight=1.0) -> list:
     """Continue each id list in ``prefixes`` (run as one batch; equal-length prefixes) by up to
     ``max_new`` sampled ids, stopping a row at ``eos_id``. Returns the new ids of each row
-    (without ``eos_id``)."""
+    (without ``eos_id``). With ``ngram``, sample from the model interpolated with it
+    (:func:`interpolated_logits`, RNN weight ``rnn_weight``); temperature and top-k act on that."""
     temperature, top_k = check_temperature(temperature), check_top_k(top_k)
     if len({len(p) for p in prefixes}) != 1:
         raise CourseError("prefixes generated together must have the same length")
+    if ngram is not None and not 0.0 < rnn_weight < 1.0:
+        raise CourseError(f"the RNN's interpolation weight must be in (0, 1), got {rnn_weight}")
+    history = [list(p) for p in prefixes]  # the n-gram's contexts
     rng = np.random.default_rng(shift_seed(seed))
     model.eval()
     out = [[] for _ in prefixes]
@@ -115,9 +129,13 @@ def generate_ids(model, prefixes, *, max_new=120, temperature=1.0, top_k=None, s
     with paddle.no_grad():
         logits, state = model(paddle.to_tensor(np.array(prefixes, dtype=np.int64)))  # (batch, time, vocab)
         for _ in range(max_new):
-            probs = next_token_probs(logits[:, -1].numpy(), temperature, top_k, banned)
+            last = logits[:, -1].numpy()  # (B, V)
+            if ngram is not None:
+                last = interpolated_logits(last, ngram, history, rnn_weight)
+            probs = next_token_probs(last, temperature, top_k, banned)
             ids = sample_from(probs, rng)
             for row, token in enumerate(ids):
+                history[row].append(int(token))
                 if not done[row]:
                     if token == eos_id:
                         done[row] = True
@@ -130,11 +148,12 @@ def generate_ids(model, prefixes, *, max_new=120, temperature=1.0, top_k=None, s
 
 
 def generate_texts(model, vocab, *, prompt="", label=None, n=1, max_new=120, temperature=1.0, top_k=None,
-                   seed=0) -> list:
-    """``n`` continuations of ``prompt`` (the prompt is included in each returned text)."""
+                   seed=0, ngram=None, rnn_weight=1.0) -> list:
+    """``n`` continuations of ``prompt`` (the prompt is included in each returned text); ``ngram`` and
+    ``rnn_weight``: sample from the interpolated model (see :func:`generate_ids`)."""
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise CourseError(f"n must be a whole number ≥ 1, got {n!r}")
     prefix = encode_prompt(prompt, vocab, label)
     new = generate_ids(model, [prefix] * n, max_new=max_new, temperature=temperature, top_k=top_k, seed=seed,
-                       banned=banned_ids(vocab), eos_id=vocab.stoi[EOS])
+                       banned=banned_ids(vocab), eos_id=vocab.stoi[EOS], ngram=ngram, rnn_weight=rnn_weight)
     return ["".join(vocab.decode(prefix[1:])) + "".join(vocab.decode(ids)) for ids in new]

@@ -179,8 +179,10 @@ class NGramLM:
         self.order, self.vocab_size, self.lambdas = order, vocab_size, lambdas
         self.counts = [Counter() for _ in range(order)]  # counts[k][(context…, w)], context length k
         self.context_counts = [Counter() for _ in range(order)]
+        self._tables = {}  # successor tables for distribution(), built on first use
 
     def fit(self, sequences) -> NGramLM:
+        self._tables = {}
         for seq in sequences:
             for t in range(1, len(seq)):
                 for k in range(self.order):
@@ -224,10 +226,34 @@ class NGramLM:
         """P(w | the last order−1 tokens of ``context``)."""
         return float(self.mix([[self._estimate(context, w, k) for k in range(self.order)]])[0])
 
+    def _successors(self, k: int) -> dict:
+        """{context of length k: (next ids, their counts)}, built once: what :meth:`distribution` reads."""
+        if k not in self._tables:
+            grouped = {}
+            for gram, count in self.counts[k].items():
+                grouped.setdefault(gram[:-1], ([], []))
+                grouped[gram[:-1]][0].append(gram[-1])
+                grouped[gram[:-1]][1].append(count)
+            self._tables[k] = {ctx: (np.array(ids), np.array(c, dtype=np.float64)) for ctx, (ids, c) in grouped.items()}
+        return self._tables[k]
+
     def distribution(self, context) -> np.ndarray:
-        """P(· | context) over the whole vocabulary, shape (V,)."""
-        comps = [[self._estimate(context, w, k) for k in range(self.order)] for w in range(self.vocab_size)]
-        return self.mix(comps)
+        """P(· | context) over the whole vocabulary, shape (V,): :meth:`prob` for every id at once."""
+        seen = []
+        for k in range(self.order):
+            ctx = tuple(context[len(context) - k :]) if k else ()
+            seen.append(ctx if len(ctx) == k and self.context_counts[k][ctx] else None)
+        # the weight of an order whose context was never seen moves to the next lower order (as in mix)
+        weights, spare = list(self.lambdas), 0.0
+        for k in range(self.order - 1, -1, -1):
+            weights[k + 1] += spare
+            spare, weights[k + 1] = (weights[k + 1], 0.0) if seen[k] is None else (0.0, weights[k + 1])
+        dist = np.full(self.vocab_size, (weights[0] + spare) / self.vocab_size)  # (V,)
+        for k, ctx in enumerate(seen):
+            if ctx is not None:
+                ids, counts = self._successors(k)[ctx]
+                dist[ids] += weights[k + 1] * counts / self.context_counts[k][ctx]
+        return dist
 
     def log_probs(self, sequences, lambdas=None) -> np.ndarray:
         """log P of every predicted token (all tokens after the first) of every sequence."""
@@ -385,6 +411,20 @@ def trigram_mixture(log_p: dict, vocab: Vocab, data: dict) -> dict:
     return {"weight": weight, "trigram_lambdas": [round(float(x), 3) for x in trigram.lambdas],
             "valid_perplexity": round(valid_ppl, 4),
             "test_perplexity": round(perplexity_from_log_probs(mix_log_probs(log_p["test"], log_q["test"], weight)), 4)}
+
+
+def load_interpolated_trigram(vocab: Vocab, config: dict, metrics: dict) -> tuple:
+    """(trigram, weight w of the RNN) of the interpolation a model folder records (``metrics.json`` →
+    ``trigram_mixture``); the trigram is refitted on the training split (seconds: the corpus ships with the
+    course), so sampling can use the same model whose perplexity the folder reports."""
+    mix = metrics.get("trigram_mixture")
+    if not mix:
+        raise CourseError("this language model records no trigram interpolation (models trained by "
+                          "`rnn-course generate train` record one)")
+    train_vocab, data = prepare_lm_data(config["max_chars"], config["max_vocab"])
+    if train_vocab.itos != vocab.itos:
+        raise CourseError("the model's vocabulary differs from the one rebuilt from the corpus: cannot rebuild its trigram")
+    return NGramLM(3, len(vocab), mix["trigram_lambdas"]).fit(data["train"]), float(mix["weight"])
 
 
 def train_and_save(out_dir, *, cell_type="gru", hidden_size=256, embed_size=64, num_layers=1, dropout=0.0,

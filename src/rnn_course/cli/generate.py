@@ -14,7 +14,12 @@ from rnn_course.cli import options
 from rnn_course.cli.device import add_device_option
 from rnn_course.errors import CourseError
 from rnn_course.generate import check_temperature, check_top_k, generate_texts
-from rnn_course.language_model import MODEL_KIND, load_language_model, train_and_save
+from rnn_course.language_model import (
+    MODEL_KIND,
+    load_interpolated_trigram,
+    load_language_model,
+    train_and_save,
+)
 
 
 def register(sub) -> None:
@@ -30,6 +35,9 @@ def register(sub) -> None:
     p.add_argument("--max-chars", type=int, default=120, help="maximum new characters per sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--interpolate", action="store_true",
+                   help="sample from the model interpolated with the trigram, with the weight its metrics.json "
+                        "records (chapter 07; the trigram is rebuilt from the corpus in a few seconds)")
     add_device_option(p)
     p.set_defaults(func=run_generate)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
@@ -67,7 +75,8 @@ def run_generate(args) -> int:
         raise CourseError(f"--max-chars must be at least 1, got {args.max_chars}")
     options.seed(args.seed)
     rnn_course.setup(args.seed, font=False)
-    model, vocab, _, metrics = load_language_model(args.model)
+    model, vocab, config, metrics = load_language_model(args.model)
+    ngram, rnn_weight = load_interpolated_trigram(vocab, config, metrics) if args.interpolate else (None, 1.0)
     rng = np.random.default_rng(args.seed)
     if args.label is None:
         share = metrics.get("train_positive_share", 0.5)
@@ -78,7 +87,8 @@ def run_generate(args) -> int:
         count = labels.count(label)
         if count:
             texts = generate_texts(model, vocab, prompt=args.prompt, label=label, n=count, max_new=args.max_chars,
-                                   temperature=temperature, top_k=top_k, seed=args.seed + (label == "neg"))
+                                   temperature=temperature, top_k=top_k, seed=args.seed + (label == "neg"),
+                                   ngram=ngram, rnn_weight=rnn_weight)
             for text in texts:
                 print(f"[{label}] {text}")
     return 0
