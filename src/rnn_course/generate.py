@@ -103,9 +103,7 @@ def encode_prompt(prompt: str, vocab, label=None) -> list:
 def interpolated_logits(logits, ngram, contexts, rnn_weight: float) -> np.ndarray:
     """log(w · softmax(logits) + (1 − w) · P_ngram(· | context)) for each row (batch, vocab): the
     interpolated model of chapter 07, in a form :func:`next_token_probs` takes as logits."""
-    logits = np.atleast_2d(np.asarray(logits, dtype=np.float64))  # (B, V)
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)  # (B, V) the RNN's distribution
+    p = np.atleast_2d(next_token_probs(logits))  # (B, V) the RNN's distribution: softmax at temperature 1
     q = np.stack([ngram.distribution(ctx) for ctx in contexts])  # (B, V) the n-gram's
     return np.log(rnn_weight * p + (1.0 - rnn_weight) * q)  # q > 0 everywhere: no log 0
 

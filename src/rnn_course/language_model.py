@@ -197,16 +197,22 @@ class NGramLM:
         """Interpolate per-order estimates ``components`` (n, order), NaN where the context was
         never seen (that weight moves to the next lower order, finally to the uniform term)."""
         components = np.atleast_2d(np.asarray(components, dtype=np.float64))
+        weights = self._order_weights(np.isnan(components), lambdas)  # (n, order + 1)
+        return weights[:, 0] / self.vocab_size + (weights[:, 1:] * np.nan_to_num(components, nan=0.0)).sum(axis=1)
+
+    def _order_weights(self, unseen, lambdas=None) -> np.ndarray:
+        """λ per row (n, order + 1) given which orders' contexts were never seen (n, order): an unseen
+        order's weight moves to the next lower order, finally to the uniform term."""
+        unseen = np.atleast_2d(unseen)
         weights = np.tile(np.asarray(self.lambdas if lambdas is None else lambdas, dtype=np.float64),
-                          (len(components), 1))  # (n, order + 1)
-        spare = np.zeros(len(components))
+                          (len(unseen), 1))  # (n, order + 1)
+        spare = np.zeros(len(unseen))
         for k in range(self.order - 1, -1, -1):
             weights[:, k + 1] += spare
-            unseen = np.isnan(components[:, k])
-            spare = np.where(unseen, weights[:, k + 1], 0.0)
-            weights[unseen, k + 1] = 0.0
+            spare = np.where(unseen[:, k], weights[:, k + 1], 0.0)
+            weights[unseen[:, k], k + 1] = 0.0
         weights[:, 0] += spare
-        return weights[:, 0] / self.vocab_size + (weights[:, 1:] * np.nan_to_num(components, nan=0.0)).sum(axis=1)
+        return weights
 
     def _estimate(self, context, w, k) -> float:
         ctx = tuple(context[len(context) - k :]) if k else ()
@@ -243,12 +249,8 @@ class NGramLM:
         for k in range(self.order):
             ctx = tuple(context[len(context) - k :]) if k else ()
             seen.append(ctx if len(ctx) == k and self.context_counts[k][ctx] else None)
-        # the weight of an order whose context was never seen moves to the next lower order (as in mix)
-        weights, spare = list(self.lambdas), 0.0
-        for k in range(self.order - 1, -1, -1):
-            weights[k + 1] += spare
-            spare, weights[k + 1] = (weights[k + 1], 0.0) if seen[k] is None else (0.0, weights[k + 1])
-        dist = np.full(self.vocab_size, (weights[0] + spare) / self.vocab_size)  # (V,)
+        weights = self._order_weights([[ctx is None for ctx in seen]])[0]  # (order + 1,)
+        dist = np.full(self.vocab_size, weights[0] / self.vocab_size)  # (V,)
         for k, ctx in enumerate(seen):
             if ctx is not None:
                 ids, counts = self._successors(k)[ctx]
