@@ -331,3 +331,20 @@ def test_leave_one_domain_out_never_trains_on_the_held_out_domain():
         assert len(lodo["train"]) + len(lodo["valid"]) + total + other_test == sum(len(p) for p in splits.values())
     with pytest.raises(CourseError, match="unknown domain"):
         leave_one_domain_out(splits, "dvd")
+
+
+def test_train_and_test_seeds_itself_and_reports_the_recurrent_layer():
+    """chapter 06's unit of work: the same seed gives the same accuracy whatever ran before it (it calls
+    rnn_course.setup itself), and "params" counts the recurrent layer only."""
+    from rnn_course.cells import count_parameters
+    from rnn_course.models import make_rnn
+    from rnn_course.sentiment import train_and_test
+
+    config = {"tokenizer": "char", "cell_type": "gru", "embed_size": 8, "hidden_size": 8, "max_len": 16}
+    first = train_and_test(config, seed=3)
+    paddle.seed(12345)  # disturb every generator between the runs
+    np.random.seed(12345)
+    second = train_and_test(config, seed=3)
+    assert first["accuracy"] == second["accuracy"] and first["seed"] == 3
+    assert 0.0 <= first["accuracy"] <= 1.0 and first["epoch_seconds"] > 0
+    assert first["params"] == count_parameters(make_rnn("gru", 8, 8))

@@ -25,7 +25,7 @@ from rnn_course.data import adding_problem
 from rnn_course.errors import CourseError
 from rnn_course.gradients import identity_init
 from rnn_course.models import SequenceRegressor
-from rnn_course.runtime import shift_seed
+from rnn_course.runtime import parallel_map, shift_seed
 from rnn_course.train import predict
 
 BENCH_CELLS = ("rnn", "lstm", "gru", "irnn")
@@ -176,33 +176,12 @@ def summarize(records) -> list:
     return rows
 
 
-def _run_one(kwargs: dict) -> AddingRecord:
-    return adding_benchmark(**kwargs)
-
-
 def run_adding_benchmarks(configs, workers: int = 1) -> list:
     """Run several :func:`adding_benchmark` calls (each a dict of its keyword arguments).
 
-    ``workers=2`` runs two at a time in separate processes (one CPU core each on a 2-core laptop);
-    every run is seeded inside :func:`adding_benchmark`, so the numbers do not depend on ``workers`` —
-    only the seconds do, if the machine is busy. Records come back in the order of ``configs``.
+    ``workers=2`` runs two at a time in separate processes (one CPU core each on a 2-core laptop;
+    :func:`rnn_course.runtime.parallel_map`); every run is seeded inside :func:`adding_benchmark`, so the
+    numbers do not depend on ``workers`` — only the seconds do, if the machine is busy. Records come back in
+    the order of ``configs``.
     """
-    configs = [dict(c) for c in configs]
-    if workers <= 1:
-        return [adding_benchmark(**c) for c in configs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited Paddle state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
-        return list(pool.map(_run_one, configs))
-
-
-def _quiet_worker() -> None:
-    import signal
-
-    import rnn_course  # noqa: F401  (silences Paddle's import-time noise in the worker)
-
-    # Paddle's SIGTERM handler prints a "FatalError" report when the pool stops an idle worker at
-    # shutdown; restore the default so that workers end quietly.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return parallel_map(adding_benchmark, configs, workers)

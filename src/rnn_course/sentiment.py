@@ -177,6 +177,25 @@ def train_model(splits: dict, config: SentimentConfig, *, epochs=3, batch_size=6
     return model, vocab, history
 
 
+def train_and_test(config: dict, seed: int = 0, *, epochs=1, batch_size=64, learning_rate=2e-3) -> dict:
+    """One seeded run of :func:`train_model` on the standard split (chapter 06 compares cells with it),
+    scored on the test split: ``{"seed", "accuracy", "params" (recurrent layer), "epoch_seconds"}``.
+
+    It calls ``rnn_course.setup(seed)`` first, so the accuracy is the same whichever process runs it: runs of
+    several seeds and cells can go to :func:`rnn_course.runtime.parallel_map` (one CPU core each)."""
+    from rnn_course.cells import count_parameters
+    from rnn_course.runtime import setup
+
+    setup(seed, font=False)
+    config = SentimentConfig.from_dict(config)
+    splits = load_review_splits()
+    model, vocab, history = train_model(splits, config, epochs=epochs, batch_size=batch_size,
+                                        learning_rate=learning_rate)
+    test = evaluate_model(model, make_batches(splits["test"], vocab, config, 256))
+    return {"seed": seed, "accuracy": test["accuracy"], "params": count_parameters(model.rnn),
+            "epoch_seconds": float(np.mean(history.column("seconds")))}
+
+
 # --------------------------------------------------------------------------------------------
 # Model directories and prediction
 # --------------------------------------------------------------------------------------------
