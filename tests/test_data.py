@@ -71,6 +71,23 @@ def test_tokenizers():
         data.get_tokenizer("bpe")
 
 
+def test_char_word_tokens_back_off_to_characters_outside_the_vocabulary():
+    text = "溧阳的酒店很诡异"
+    words = data.word_tokenize(text)
+    counted = data.char_word_tokenize(text)  # counting: every word, then the characters of multi-character words
+    assert counted[: len(words)] == words and "".join(counted[len(words):]) == "".join(w for w in words if len(w) > 1)
+    vocab = Vocab(["<pad>", "<unk>", "的", "酒店", "很", "诡", "溧阳"])
+    tokens = data.char_word_tokenize(text, vocab)
+    assert "".join(tokens) == text  # nothing lost, nothing doubled
+    assert "酒店" in tokens and "溧阳" in tokens  # words the vocabulary holds stay whole
+    assert all(t in vocab or len(t) == 1 for t in tokens)  # the rest are single characters
+    ids = data.encode_texts([text], vocab, "char+word")[0]
+    assert ids == vocab.encode(tokens) and vocab.stoi["诡"] in ids
+    assert vocab.stoi["诡"] not in data.encode_texts([text], vocab, "word")[0]  # word tokens: 诡异 is one <unk>
+    built = Vocab.build([data.char_word_tokenize(t) for t in ["酒店很好", "酒店不好"]])
+    assert {"酒店", "酒", "店"} <= set(built.itos)
+
+
 def test_pad_and_collate():
     ids, lengths, labels = data.collate_batch([([5, 6, 7], 1), ([8], 0)])
     assert ids.tolist() == [[5, 6, 7], [8, 0, 0]] and lengths.tolist() == [3, 1] and labels.tolist() == [1, 0]

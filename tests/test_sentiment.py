@@ -105,8 +105,9 @@ def test_config_rejects_bad_settings():
             SentimentConfig(dropout=dropout)
 
 
-def test_train_save_load_predict_round_trip(tmp_path):
-    config = SentimentConfig(cell_type="gru", embed_size=16, hidden_size=16, max_len=64)
+@pytest.mark.parametrize("tokenizer", ["char", "char+word"])
+def test_train_save_load_predict_round_trip(tmp_path, tokenizer):
+    config = SentimentConfig(tokenizer=tokenizer, cell_type="gru", embed_size=16, hidden_size=16, max_len=64)
     model, vocab, history = train_model(tiny_splits(), config, epochs=2, batch_size=32)
     assert history.best_epoch in (1, 2) and "valid_accuracy" in history.epochs[0]
     save_model_dir(tmp_path / "m", model, vocab, config, {"test": {"accuracy": 0.5}})
@@ -117,6 +118,9 @@ def test_train_save_load_predict_round_trip(tmp_path):
     np.testing.assert_allclose(predictor.proba(TEXTS), predict_proba(model, batches), atol=1e-7)
     labels = [label for label, _ in predictor.predict(TEXTS)]
     assert set(labels) <= {0, 1} and len(labels) == len(TEXTS)
+    if tokenizer == "char+word":  # the loaded vocabulary decides which words back off to characters
+        assert predictor.batches(TEXTS).sequences == encode(TEXTS, vocab, config)
+        assert any(len(t) > 1 for t in vocab.itos[2:]) and any(len(t) == 1 for t in vocab.itos[2:])
     with pytest.raises(CourseError, match="empty"):
         predictor.predict(["好", "  "])
 

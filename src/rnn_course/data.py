@@ -6,6 +6,7 @@ Nothing here downloads anything.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import json
 import logging
@@ -155,7 +156,23 @@ def word_tokenize(text: str) -> list:
     return [w for w in jieba.lcut(text) if w.strip()]
 
 
-TOKENIZERS = {"char": char_tokenize, "word": word_tokenize}
+def char_word_tokenize(text: str, vocab: Vocab | None = None) -> list:
+    """Words by jieba, backing off to characters for words the vocabulary lacks.
+
+    Without ``vocab`` (when a vocabulary is being counted) it returns the words followed by the characters of
+    every multi-character word, so frequent characters earn a place beside frequent words. With ``vocab`` each
+    word the vocabulary holds stays whole and any other word becomes its characters:
+    '溧阳的酒店' → ['溧', '阳', '的', '酒店'] if '溧阳' is not in ``vocab``. A rare name or word then still
+    reaches the model as characters (诡异 → 诡, 异) instead of one ``<unk>``.
+    """
+    words = word_tokenize(text)
+    if vocab is None:
+        return words + [ch for w in words if len(w) > 1 for ch in w]
+    return [tok for w in words for tok in ((w,) if w in vocab else tuple(w))]
+
+
+TOKENIZERS = {"char": char_tokenize, "word": word_tokenize, "char+word": char_word_tokenize}
+VOCAB_AWARE_TOKENIZERS = {"char+word"}  # called as tokenize(text, vocab) when encoding
 
 
 def get_tokenizer(name: str):
@@ -240,6 +257,8 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int = 0, max_len=None)
 def encode_texts(texts, vocab: Vocab, tokenizer="char", max_len=None) -> list:
     """Texts → lists of ids (empty texts become a single ``<unk>``)."""
     tok = get_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
+    if isinstance(tokenizer, str) and tokenizer in VOCAB_AWARE_TOKENIZERS:
+        tok = functools.partial(tok, vocab=vocab)
     out = []
     for text in texts:
         ids = vocab.encode(tok(text))[:max_len] if max_len else vocab.encode(tok(text))

@@ -52,7 +52,7 @@ MODEL_KIND = "sentiment"
 class SentimentConfig:
     """Everything needed to rebuild a model and its input pipeline."""
 
-    tokenizer: str = "char"  # "char" or "word" (jieba)
+    tokenizer: str = "char"  # "char", "word" (jieba) or "char+word" (words, characters outside the vocabulary)
     cell_type: str = "lstm"  # "rnn", "lstm" or "gru"
     bidirectional: bool = False
     embed_size: int = 64

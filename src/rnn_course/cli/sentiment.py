@@ -50,7 +50,8 @@ def register(sub) -> None:
     t = commands.add_parser("train", help="train a (Bi)LSTM/GRU/RNN classifier and save a model directory")
     t.add_argument("--cell", default="lstm", help="rnn, lstm or gru (default lstm)")
     t.add_argument("--bidirectional", action="store_true", help="read the text in both directions")
-    t.add_argument("--tokenizer", default="char", help="char or word (jieba); default char")
+    t.add_argument("--tokenizer", default="char", help="char, word (jieba) or char+word (jieba words; a word outside "
+                   "the vocabulary becomes its characters); default char")
     t.add_argument("--embed-size", type=int, default=64)
     t.add_argument("--hidden-size", type=int, default=64)
     t.add_argument("--num-layers", type=int, default=1)
