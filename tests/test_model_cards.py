@@ -194,3 +194,24 @@ def test_lm_card_reports_epochs_baselines_and_search():
     assert f"**w = {mix['weight']:g}: validation perplexity {mix['valid_perplexity']:.1f}, test {mix['test_perplexity']:.1f}**" in card
     size = sum(p.stat().st_size for p in folder.iterdir())
     assert size < 12e6, f"the shipped language model is {size / 1e6:.1f} MB"
+
+
+def test_every_recorded_sentiment_command_parses_and_the_shipped_one_rebuilds_the_config():
+    """The commands in the card are runnable: each parses with the course's own CLI, and the shipped command
+    gives exactly the shipped config.json (so the card cannot show a command that trains another model)."""
+    import shlex
+
+    from rnn_course.cli import build_parser
+    from rnn_course.cli.sentiment import check_train_options
+
+    folder = ASSETS / "sentiment"
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    commands = {**metrics["search_configs"], **metrics["search_round2"]["configs"]}
+    parser = build_parser()
+    for name, command in commands.items():
+        assert command.startswith("rnn-course sentiment train "), name
+        check_train_options(parser.parse_args(shlex.split(command)[1:] + ["--out", "x"]))
+    args = parser.parse_args(shlex.split(metrics["command"])[1:])
+    shipped = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    assert check_train_options(args).to_dict() == shipped
+    assert args.seed == metrics["seed"]

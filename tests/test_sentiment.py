@@ -352,3 +352,19 @@ def test_train_and_test_seeds_itself_and_reports_the_recurrent_layer():
     assert first["accuracy"] == second["accuracy"] and first["seed"] == 3
     assert 0.0 <= first["accuracy"] <= 1.0 and first["epoch_seconds"] > 0
     assert first["params"] == count_parameters(make_rnn("gru", 8, 8))
+
+
+def test_tfidf_baseline_pickles_and_gives_the_same_fit_in_parallel_workers():
+    """Chapter 05 fits its TF-IDF baselines through parallel_map: the fitted pipeline must survive pickling
+    (no local functions inside) and a worker's fit must equal the one made here."""
+    import pickle
+
+    from rnn_course.runtime import parallel_map
+
+    splits = tiny_splits()
+    here = [tfidf_baseline(splits, C_grid=(c,)) for c in (1.0, 10.0)]
+    there = parallel_map(tfidf_baseline, [{"splits": splits, "C_grid": (c,)} for c in (1.0, 10.0)], workers=2)
+    assert [m for _, m in there] == [m for _, m in here]
+    copy = pickle.loads(pickle.dumps(here[1][0]))
+    np.testing.assert_array_equal(copy.predict_proba(TEXTS), here[1][0].predict_proba(TEXTS))
+    np.testing.assert_array_equal(there[1][0].predict_proba(TEXTS), here[1][0].predict_proba(TEXTS))

@@ -431,6 +431,12 @@ def leave_one_domain_out(splits: dict, held_out: str) -> dict:
 # --------------------------------------------------------------------------------------------
 # The baseline: TF-IDF over character 1–3-grams + logistic regression
 # --------------------------------------------------------------------------------------------
+def strip_whitespace(text: str) -> str:
+    """The baseline's preprocessor (module level, so a fitted pipeline can be pickled, e.g. sent back from a
+    worker of :func:`rnn_course.runtime.parallel_map`)."""
+    return "".join(text.split())
+
+
 def tfidf_baseline(splits: dict, C_grid=(1.0, 3.0, 10.0, 30.0), ngram_range=(1, 3), analyzer="char"):
     """Fit TF-IDF + ``LogisticRegression`` on train, choose ``C`` on valid, score test.
 
@@ -441,10 +447,7 @@ def tfidf_baseline(splits: dict, C_grid=(1.0, 3.0, 10.0, 30.0), ngram_range=(1, 
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    def strip(text):
-        return "".join(text.split())
-
-    vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, preprocessor=strip, sublinear_tf=True,
+    vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, preprocessor=strip_whitespace, sublinear_tf=True,
                                  min_df=2)
     X_train = vectorizer.fit_transform(splits["train"].texts)
     X_valid = vectorizer.transform(splits["valid"].texts)
